@@ -44,10 +44,11 @@ system-packages:
 	fi
 
 # The main job on the embedded default: the eval grid (methods x budgets) replayed on the bundled real
-# AgentNetBench trajectory with the offline tiny model; table, CSV, JSON and plot land in demo-results/.
+# AgentNetBench trajectory with the offline tiny model; table, CSV, JSON and plot land in demo-results/
+# (--fresh: recomputed every time, although eval would resume from what is there).
 demo: setup
 	$(BIN)/guiagent eval bundled --model tiny --methods full,starkv,guikv,snapkv,pyramidkv,vlcache \
-		--budgets 20,40 --max-new-tokens 16 --out demo-results
+		--budgets 20,40 --max-new-tokens 16 --out demo-results --fresh
 
 test: setup
 	$(BIN)/ruff check guiagent tests

@@ -32,6 +32,13 @@ ModelOpt = Annotated[
 DeviceOpt = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
 DtypeOpt = Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32.")]
 AttnOpt = Annotated[str, typer.Option(help="auto, sdpa, eager or flash_attention_2.")]
+DeviceMapOpt = Annotated[
+    str | None,
+    typer.Option(help="Split the model over GPUs / CPU / disk with accelerate: auto, balanced, sequential."),
+]
+MaxMemoryOpt = Annotated[
+    str | None, typer.Option(help="With --device-map: memory per device, e.g. 0=20GiB,1=20GiB,cpu=64GiB.")
+]
 MethodOpt = Annotated[
     str, typer.Option("--method", help="KV compression: starkv, guikv, snapkv, pyramidkv, vlcache or full.")
 ]
@@ -192,6 +199,8 @@ def run(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     attn: AttnOpt = "auto",
+    device_map: DeviceMapOpt = None,
+    max_memory: MaxMemoryOpt = None,
     trust_remote_code: TrustOpt = False,
     tui: TuiOpt = None,
 ) -> None:
@@ -219,6 +228,8 @@ def run(
         dtype=dtype,
         attn=attn,
         trust_remote_code=trust_remote_code,
+        device_map=device_map,
+        max_memory=max_memory,
     )
     screen, executor = _desktop(monitor, dry_run)
     with (
@@ -395,25 +406,14 @@ LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N traj
 ReplayTokensOpt = Annotated[int | None, typer.Option(min=1, help="Answer length cap per step.")]
 
 
-def _replay_options(
-    model, method, budget, layout, family, max_new_tokens, retries, device, dtype, attn, trust_remote_code
-):
+def _replay_options(flags: dict, **overrides):
+    """RunOptions for a replay from a command's flags (its ``locals()``), taken by field name."""
+    from dataclasses import fields
+
     from guiagent.agent.runner import RunOptions
 
-    return RunOptions(
-        task="replay",
-        model=model,
-        method=method,
-        budget=budget,
-        layout=layout,
-        family=family,
-        max_new_tokens=max_new_tokens,
-        retries=retries,
-        device=device,
-        dtype=dtype,
-        attn=attn,
-        trust_remote_code=trust_remote_code,
-    )
+    names = {f.name for f in fields(RunOptions)}
+    return RunOptions(**{"task": "replay", **{k: v for k, v in flags.items() if k in names}, **overrides})
 
 
 def _trajectories(source: str, images: str | None, limit: int | None):
@@ -445,6 +445,8 @@ def replay(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     attn: AttnOpt = "auto",
+    device_map: DeviceMapOpt = None,
+    max_memory: MaxMemoryOpt = None,
     trust_remote_code: TrustOpt = False,
     tui: TuiOpt = None,
 ) -> None:
@@ -457,9 +459,7 @@ def replay(
     from guiagent.agent.runner import replay_deciders
 
     trajectories = _trajectories(source, images, limit)
-    options = _replay_options(
-        model, method, budget, layout, family, max_new_tokens, retries, device, dtype, attn, trust_remote_code
-    )
+    options = _replay_options(locals())
     make_decider, set_cell = replay_deciders(options)
     set_cell(method, budget)
     config = {"model": model, "method": method, "budget": budget, "layout": layout, "source": source}
@@ -493,13 +493,21 @@ def replay(
     typer.echo(f"Report: {out / 'steps.jsonl'}, {out / 'summary.json'}", err=True)
 
 
+SCALE = "Scale-out (torchrun)"
+
+
 @app.command("eval")
 def evaluate(
-    source: Annotated[str, typer.Argument(help="A trajectory folder, a benchmark folder, or 'bundled'.")],
+    context: typer.Context,
+    source: Annotated[
+        str | None, typer.Argument(help="A trajectory folder, a benchmark folder, or 'bundled'.", show_default=False)
+    ] = None,
     methods: Annotated[str, typer.Option(help="Comma-separated methods.")] = "full,snapkv,guikv,starkv",
     budgets: Annotated[str, typer.Option(help="Comma-separated budgets (percent, 4096t or 512MiB).")] = "10,20,40",
     model: ModelOpt = "ui-tars-1.5-7b",
-    out: Annotated[str, typer.Option(help="Output folder for the table, CSV, JSON and plot.")] = "eval-results",
+    out: Annotated[
+        str, typer.Option(help="Output folder: table, CSV, JSON, plot, and the finished units (resumable).")
+    ] = "eval-results",
     layout: LayoutOpt = "rolling",
     metric: MetricOpt = None,
     family: Annotated[str | None, typer.Option(help="Policy: uitars or opencua (default: from the model).")] = None,
@@ -510,40 +518,112 @@ def evaluate(
     device: DeviceOpt = "auto",
     dtype: DtypeOpt = "auto",
     attn: AttnOpt = "auto",
+    device_map: DeviceMapOpt = None,
+    max_memory: MaxMemoryOpt = None,
     trust_remote_code: TrustOpt = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Recompute every unit, even those already finished in --out.")
+    ] = False,
+    merge: Annotated[
+        str | None,
+        typer.Option(
+            help="Only merge the finished units in this folder into the table (no model, no SOURCE).",
+            show_default=False,
+        ),
+    ] = None,
+    launcher: Annotated[
+        str, typer.Option(help="none, or torchrun: shard the grid over --nproc-per-node ranks.", rich_help_panel=SCALE)
+    ] = "none",
+    nproc_per_node: Annotated[
+        int | None,
+        typer.Option(min=1, help="Ranks on this node (default: one per GPU, else 1).", rich_help_panel=SCALE),
+    ] = None,
+    nnodes: Annotated[str, typer.Option(help="Nodes (N or MIN:MAX).", rich_help_panel=SCALE)] = "1",
+    rdzv_endpoint: Annotated[
+        str | None, typer.Option(help="HOST:PORT every node reaches (multi-node).", rich_help_panel=SCALE)
+    ] = None,
+    rdzv_id: Annotated[str, typer.Option(help="Job id shared by the nodes.", rich_help_panel=SCALE)] = "guiagent-eval",
+    max_restarts: Annotated[
+        int, typer.Option(min=0, help="torchrun restarts after a failure (each resumes).", rich_help_panel=SCALE)
+    ] = 0,
 ) -> None:
-    """Replay a grid of methods x budgets and write accuracy, KV memory and latency as a table and a plot."""
+    """Replay a grid of methods x budgets and write accuracy, KV memory and latency as a table and a plot.
+
+    Resumable: units (trajectory x method x budget) finished in --out are skipped. Under torchrun (or with
+    --launcher torchrun) the units are split across ranks and rank 0 writes the same table as one process.
+    """
     import sys
     from pathlib import Path
 
-    from guiagent.agent.evaluate import grid_cells, run_grid, write_results
+    from guiagent.agent.distributed import Launch, Ranks, launch_torchrun, rebuilt_command
+    from guiagent.agent.evaluate import grid_cells, write_results
+    from guiagent.agent.grid import GridPlan, run_grid
+    from guiagent.agent.grid import merge as merge_units
     from guiagent.agent.runner import replay_deciders
+    from guiagent.errors import ConfigError
 
+    if merge is not None:
+        if source is not None:
+            raise ConfigError("--merge takes no SOURCE: it only merges what is in its folder.", "Drop SOURCE.")
+        plan = GridPlan.load(Path(merge))
+        _print_results(write_results(merge_units(Path(merge), plan), Path(merge), plan.title))
+        return
+    if source is None:
+        raise ConfigError("guiagent eval needs a SOURCE (or --merge OUT).", "Pass 'bundled' to try it.")
+    ranks = Ranks.from_env()
+    if launcher not in ("none", "torchrun"):
+        raise ConfigError(f"Unknown launcher '{launcher}'.", "Use none or torchrun.")
+    if launcher == "torchrun" and not ranks.launched:
+        skip = {"launcher", "nproc_per_node", "nnodes", "rdzv_endpoint", "rdzv_id", "max_restarts"}
+        launch = Launch(nproc_per_node, nnodes, rdzv_endpoint, rdzv_id, max_restarts)
+        launch_torchrun(launch, rebuilt_command(context, skip))
+        return
+    if device_map is not None and ranks.local_world > 1:
+        raise ConfigError(
+            f"--device-map splits one model over this node's GPUs, but {ranks.local_world} ranks run on this node.",
+            "Use one rank per node (--nproc-per-node 1) with --device-map.",
+        )
     cells = grid_cells([m for m in methods.split(",") if m.strip()], [b for b in budgets.split(",") if b.strip()])
     trajectories = _trajectories(source, images, limit)
-    options = _replay_options(
-        model, "full", "100", layout, family, max_new_tokens, retries, device, dtype, attn, trust_remote_code
+    plan = GridPlan.build(
+        cells,
+        trajectories,
+        identity={
+            "model": model,
+            "layout": layout,
+            "metric": metric,
+            "family": family,
+            "max_new_tokens": max_new_tokens,
+            "retries": retries,
+            "dtype": dtype,
+        },
+        config={"model": model, "layout": layout, "source": source},
+        title=f"{model} on {source} ({layout} layout)",
     )
-    make_decider, set_cell = replay_deciders(options)
-    interactive = sys.stderr.isatty()
+    options = _replay_options(locals(), method="full", budget="100", device=ranks.device(device))
+    interactive = sys.stderr.isatty() and ranks.world == 1
+    prefix = f"[{ranks.label}] " if ranks.label else ""
 
     def progress(text: str) -> None:
-        typer.echo(f"\r{text:<100}" if interactive else text, err=True, nl=not interactive)
+        typer.echo(f"\r{text:<100}" if interactive else prefix + text, err=True, nl=not interactive)
 
     rows = run_grid(
+        plan,
         trajectories,
-        cells,
-        make_decider,
-        set_cell,
+        lambda: replay_deciders(options),
         out=Path(out),
-        metric=metric,
+        ranks=ranks,
+        fresh=fresh,
         progress=progress,
-        config={"model": model, "layout": layout, "source": source},
     )
     if interactive:
         typer.echo("", err=True)
-    files = write_results(rows, Path(out), f"{model} on {source} ({layout} layout)")
-    typer.echo((Path(out) / "results.md").read_text())
+    if rows is not None:
+        _print_results(write_results(rows, Path(out), plan.title))
+
+
+def _print_results(files: list) -> None:
+    typer.echo(files[0].read_text())
     typer.echo("Wrote " + ", ".join(str(f) for f in files), err=True)
 
 

@@ -1,23 +1,20 @@
-"""``guiagent eval``: a grid of replays (method x budget) over the same trajectories, and its report.
+"""``guiagent eval``: the grid's cells (method x budget) and its report.
 
-Every cell replays every step with the same model (loaded once) and the same policy, so the rows differ only
-in the KV cache: accuracy, KV bytes held and step latency side by side. Outputs, in ``OUT``: ``results.md``,
+Every cell replays every step with the same model and the same policy, so the rows differ only in the KV
+cache: accuracy, KV bytes held and step latency side by side. Outputs, in ``OUT``: ``results.md``,
 ``results.csv``, ``results.json`` (rows plus each cell's summary) and ``results.png`` (accuracy and memory vs.
 budget, one line per method, the full cache as a reference line). Each cell's replay report is kept in
-``OUT/cells/<method>-<budget>/``.
+``OUT/cells/<method>-<budget>/``. How the grid is computed (units, ranks, resuming) is ``grid.py``'s job.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guiagent.agent.replay import replay, write_report
-from guiagent.agent.trajectory import Trajectory
 from guiagent.compression.budget import Budget
 from guiagent.compression.presses import normalize_method
 
@@ -56,42 +53,6 @@ def row(cell: Cell, summary: dict[str, Any]) -> dict[str, Any]:
         "kv_held_over_full": round(memory["held_over_full"], 4) if memory["held_over_full"] is not None else None,
         "mean_step_s": round(timing["mean_step_s"], 4) if timing["mean_step_s"] is not None else None,
     }
-
-
-def run_grid(
-    trajectories: list[Trajectory],
-    cells: list[Cell],
-    make_decider: Callable,
-    set_cell: Callable,
-    *,
-    out: Path,
-    metric: str | None,
-    config: dict[str, Any],
-    progress: Callable[[str], None] = lambda text: None,
-) -> list[dict[str, Any]]:
-    total_steps = sum(len(t.steps) for t in trajectories)
-    rows = []
-    for number, cell in enumerate(cells, start=1):
-        set_cell(cell.method, cell.budget)
-        done = 0
-
-        def tick(result, cell=cell, number=number) -> None:
-            nonlocal done
-            done += 1
-            progress(
-                f"[{number}/{len(cells)}] {cell.method} {cell.budget}: step {done}/{total_steps} ({result.trajectory})"
-            )
-
-        summary = replay(
-            trajectories,
-            make_decider,
-            metric=metric,
-            on_step=tick,
-            config={**config, "method": cell.method, "budget": cell.budget},
-        )
-        write_report(summary, out / "cells" / cell.name)
-        rows.append({**row(cell, summary.as_dict()), "summary": summary.as_dict()})
-    return rows
 
 
 def write_results(rows: list[dict[str, Any]], out: Path, title: str) -> list[Path]:

@@ -8,6 +8,9 @@ is assembled from its parts so that nothing needs torchvision.
 >>> loaded = load_model("tiny")
 >>> loaded.family, loaded.num_layers, loaded.num_kv_heads
 ('qwen2_5_vl', 4, 2)
+
+A model too big for one GPU is split by accelerate (``device_map="auto"``, see ``placement.py``);
+``LoadedModel.device`` is then where inputs go and ``layer_device(i)`` where layer ``i`` and its cache live.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from guiagent.agent.placement import check_placement, execution_device, placement_kwargs, split_device
+from guiagent.agent.placement import parse_max_memory as parse_max_memory  # the CLI form of max_memory
 from guiagent.errors import ModelLoadError
 
 # model_type in config.json -> the family guiagent drives it as
@@ -74,7 +79,10 @@ class ImageSettings:
 
 @dataclass
 class LoadedModel:
-    """A model ready for a ``KVSession``: weights, processor, family and the facts policies depend on."""
+    """A model ready for a ``KVSession``: weights, processor, family and the facts policies depend on.
+
+    ``device`` is where inputs go: for a model split across devices, accelerate's main device.
+    """
 
     model: Any
     processor: Any
@@ -86,6 +94,17 @@ class LoadedModel:
     device: Any
     dtype: Any
     attn: str
+
+    @property
+    def device_map(self) -> dict[str, str | int] | None:
+        """accelerate's placement (module name -> GPU index, ``cpu`` or ``disk``) when split; None on one device."""
+        return getattr(self.model, "hf_device_map", None)
+
+    def layer_device(self, index: int) -> Any:
+        """Where decoder layer ``index`` computes, and so where its KV cache lives (never ``meta``)."""
+        if self.device_map is None:
+            return self.device
+        return execution_device(self.language_model.layers[index])
 
     @property
     def text_config(self) -> Any:
@@ -291,6 +310,9 @@ def load_model(
     trust_remote_code: bool = False,
     min_pixels: int | None = None,
     max_pixels: int | None = None,
+    device_map: str | None = None,
+    max_memory: dict[int | str, int | str] | None = None,
+    offload_folder: str | Path | None = None,
 ) -> LoadedModel:
     """Load a GUI model and its processor.
 
@@ -305,6 +327,15 @@ def load_model(
         Needed for OpenCUA, whose checkpoints ship their own modelling code: an explicit opt-in to run it.
     min_pixels, max_pixels
         Override the checkpoint's screenshot resize limits (visual tokens per screenshot).
+    device_map
+        Split a model too big for one device with accelerate: ``auto``, ``balanced``, ``balanced_low_0`` or
+        ``sequential`` (GPUs first, then CPU, then disk). None (default) puts the whole model on ``device``,
+        which must stay ``auto`` with a device map.
+    max_memory
+        With ``device_map``: the budget per device, ``{0: "20GiB", 1: "20GiB", "cpu": "64GiB"}`` (GPU indices,
+        ``cpu``, ``mps``, ``disk``); ``parse_max_memory`` reads the CLI form ``0=20GiB,cpu=64GiB``.
+    offload_folder
+        With ``device_map``: where disk-offloaded weights go (default: ``offload/<model>`` in guiagent's cache).
     """
     folder, named = resolve_folder(spec)
     config = read_config(folder)
@@ -317,12 +348,15 @@ def load_model(
             "only when you opt in.",
             "Pass --trust-remote-code (trust_remote_code=True) if you trust that repository.",
         )
-    torch_device = choose_device(device)
+    check_placement(device, device_map, max_memory, offload_folder)
+    torch_device = choose_device(device) if device_map is None else split_device(max_memory)
     torch_dtype = choose_dtype(dtype, torch_device)
     attention = choose_attention(attn, torch_device)
-    if family == "opencua":
-        return _load_opencua(spec, folder, torch_device, torch_dtype, attention, min_pixels, max_pixels)
-    return _load_qwen2_5_vl(spec, folder, torch_device, torch_dtype, attention, min_pixels, max_pixels)
+    place = placement_kwargs(torch_device, device_map, max_memory, offload_folder, spec)
+    load = _load_opencua if family == "opencua" else _load_qwen2_5_vl
+    loaded = load(spec, folder, place, torch_dtype, attention, min_pixels, max_pixels)
+    loaded.device = torch_device if device_map is None else execution_device(loaded.model)
+    return loaded
 
 
 def _image_settings(image_processor: Any) -> ImageSettings:
@@ -335,14 +369,14 @@ def _image_settings(image_processor: Any) -> ImageSettings:
     )
 
 
-def _load_qwen2_5_vl(spec, folder, device, dtype, attn, min_pixels, max_pixels) -> LoadedModel:
+def _load_qwen2_5_vl(spec, folder, place, dtype, attn, min_pixels, max_pixels) -> LoadedModel:
     from transformers import Qwen2_5_VLForConditionalGeneration
 
     from guiagent.agent.processor import assemble_processor
 
     try:
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            folder, dtype=dtype, attn_implementation=attn, device_map={"": str(device)}
+            folder, dtype=dtype, attn_implementation=attn, **place
         ).eval()
     except OSError as error:
         raise ModelLoadError(
@@ -358,20 +392,20 @@ def _load_qwen2_5_vl(spec, folder, device, dtype, attn, min_pixels, max_pixels) 
         folder=folder,
         tokens=read_special_tokens(processor.tokenizer, model.config.get_text_config(decoder=True)),
         image=_image_settings(processor.image_processor),
-        device=device,
+        device=None,  # set by load_model: the chosen device, or where a split model takes its inputs
         dtype=dtype,
         attn=attn,
     )
 
 
-def _load_opencua(spec, folder, device, dtype, attn, min_pixels, max_pixels) -> LoadedModel:
+def _load_opencua(spec, folder, place, dtype, attn, min_pixels, max_pixels) -> LoadedModel:
     """OpenCUA through its own remote code (the user opted in): model, tokenizer and image processor."""
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
     overrides = {k: v for k, v in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if v is not None}
     try:
         model = AutoModel.from_pretrained(
-            folder, dtype=dtype, attn_implementation=attn, trust_remote_code=True, device_map={"": str(device)}
+            folder, dtype=dtype, attn_implementation=attn, trust_remote_code=True, **place
         ).eval()
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
         image_processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True, **overrides)
@@ -399,7 +433,7 @@ def _load_opencua(spec, folder, device, dtype, attn, min_pixels, max_pixels) -> 
         folder=folder,
         tokens=tokens,
         image=_image_settings(image_processor),
-        device=device,
+        device=None,  # set by load_model: the chosen device, or where a split model takes its inputs
         dtype=dtype,
         attn=attn,
     )

@@ -42,6 +42,8 @@ class RunOptions:
     trust_remote_code: bool = False
     min_pixels: int | None = None
     max_pixels: int | None = None
+    device_map: str | None = None  # split the model with accelerate (auto, balanced, sequential)
+    max_memory: str | None = None  # with device_map: "0=20GiB,cpu=64GiB"
 
 
 def make_policy(
@@ -64,7 +66,7 @@ def scripted_grid(options: RunOptions) -> ImageGrid:
 
 def load_for(options: RunOptions) -> tuple[Any, ImageGrid]:
     """The model of ``options`` and the image grid its processor resizes to (what the policy maps through)."""
-    from guiagent.agent.models import load_model
+    from guiagent.agent.models import load_model, parse_max_memory
 
     loaded = load_model(
         options.model,
@@ -74,6 +76,8 @@ def load_for(options: RunOptions) -> tuple[Any, ImageGrid]:
         trust_remote_code=options.trust_remote_code,
         min_pixels=options.min_pixels,
         max_pixels=options.max_pixels,
+        device_map=options.device_map,
+        max_memory=parse_max_memory(options.max_memory) if options.max_memory else None,
     )
     return loaded, ImageGrid(loaded.image.min_pixels, loaded.image.max_pixels, loaded.image.factor)
 

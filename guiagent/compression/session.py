@@ -14,6 +14,9 @@ tokens are gone):
 Every forward passes explicit ``(3, 1, q)`` position ids and no 2-D mask; the per-layer-length attention of
 ``attention.py`` builds each layer's causal mask from its own key length.
 
+A model split across devices (``load_model(..., device_map="auto")``) keeps each layer's cache on that layer's
+device; the session keeps each layer's bookkeeping there too, and sends inputs to ``loaded.device``.
+
 >>> from guiagent import KVSession, load_model
 >>> session = KVSession(load_model("tiny"))
 >>> logits = session.append(text="<|im_start|>user\\nhello<|im_end|>\\n<|im_start|>assistant\\n")
@@ -94,6 +97,8 @@ class KVSession:
         self.press = get_press(method) if isinstance(method, str) else method
         self.budget = Budget.parse(budget)
         self._previous_attention = use_per_layer_attention(self.model)
+        self._devices = [loaded.layer_device(i) for i in range(loaded.num_layers)]
+        self._cuda_devices = sorted({d for d in (loaded.device, *self._devices) if d.type == "cuda"}, key=str)
         self.last_timings: dict[str, float] = {}
         self._observe_s = 0.0
         self.reset()
@@ -110,7 +115,7 @@ class KVSession:
         self.turns = 0
         self.spans: list[ImageSpan] = []
         self._token_ids = torch.empty(0, dtype=torch.long)
-        self._kept: list[torch.Tensor] = [self._empty_slots() for _ in range(self.loaded.num_layers)]
+        self._kept: list[torch.Tensor] = [self._empty_slots(i) for i in range(self.loaded.num_layers)]
         self._tail_from = 0  # logical tokens >= this are held by every layer and head
         self._logits: torch.Tensor | None = None
         self.last_tokens: list[int] = []
@@ -148,8 +153,8 @@ class KVSession:
         """Next-token logits after the last call ([vocab], float32), or None before any input."""
         return self._logits
 
-    def _empty_slots(self) -> torch.Tensor:
-        return torch.empty(self.loaded.num_kv_heads, 0, dtype=torch.long, device=self.loaded.device)
+    def _empty_slots(self, layer: int) -> torch.Tensor:
+        return torch.empty(self.loaded.num_kv_heads, 0, dtype=torch.long, device=self._devices[layer])
 
     def physical_length(self, layer: int) -> int:
         return self._kept[layer].shape[1] + self.logical_tokens - self._tail_from
@@ -178,10 +183,11 @@ class KVSession:
 
     def slot_images(self, layer: int) -> torch.Tensor:
         """Index of the screenshot each cache entry of ``layer`` belongs to (-1 for text): [num_kv_heads, S]."""
-        table = torch.full((self.logical_tokens,), -1, dtype=torch.long, device=self.loaded.device)
+        slots = self.slots(layer)
+        table = torch.full((self.logical_tokens,), -1, dtype=torch.long, device=slots.device)
         for span in self.spans:
             table[span.start : span.end] = span.index
-        return table[self.slots(layer)]
+        return table[slots]
 
     def bytes_per_token(self) -> int:
         """K+V bytes one token takes summed over all layers (GQA heads, the cache dtype)."""
@@ -414,7 +420,7 @@ class KVSession:
         self._tail_from = self.logical_tokens  # the old tail is now part of every layer's kept set
 
     def _checked_indices(self, layer_idx: int, indices: torch.Tensor, heads: int) -> torch.Tensor:
-        indices = torch.as_tensor(indices, device=self.loaded.device)
+        indices = torch.as_tensor(indices, device=self._devices[layer_idx])
         if indices.dtype not in (torch.int64, torch.int32):
             raise SessionError(f"keep(): layer {layer_idx} indices are {indices.dtype}, not integers.")
         indices = indices.long().reshape(-1, indices.shape[-1]) if indices.dim() > 1 else indices[None]
@@ -546,7 +552,7 @@ class KVSession:
         self._observe_s += self._clock() - start
 
     def _clock(self) -> float:
-        """Wall time, after the GPU's queued work (timings must not flatter asynchronous kernels)."""
-        if self.loaded.device.type == "cuda":
-            torch.cuda.synchronize(self.loaded.device)
+        """Wall time, after every used GPU's queued work (timings must not flatter asynchronous kernels)."""
+        for device in self._cuda_devices:
+            torch.cuda.synchronize(device)
         return time.perf_counter()

@@ -177,3 +177,37 @@ def test_the_bundled_demo_app_recording_replays_with_its_script(tmp_path):
     make_decider, _ = replay_deciders(RunOptions(task="x", model=f"scripted:{folder / 'dark_mode_1366x768.txt'}"))
     summary = replay([trajectory], make_decider).as_dict()
     assert summary["steps"] == 4 and summary["step_accuracy"] == 1.0
+
+
+def test_replay_with_the_model_split_over_cpu_and_disk_scores_the_same(tmp_path, monkeypatch):
+    """``--device-map auto --max-memory cpu=81MB`` puts two of tiny's layers on disk (see test_device_map)."""
+    from guiagent.agent import models
+
+    placements = []
+
+    def load_and_note(*args, **kwargs):
+        loaded = load_model(*args, **kwargs)
+        placements.append(loaded.device_map)
+        return loaded
+
+    load_model = models.load_model
+    monkeypatch.setattr(models, "load_model", load_and_note)
+
+    def records(*extra: str) -> list[dict]:
+        report = tmp_path / "-".join(extra or ("one",))
+        args = ["replay", "bundled", "--model", "tiny", "--max-new-tokens", "2", "--no-tui", "--report", str(report)]
+        result = CliRunner().invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        lines = (report / "steps.jsonl").read_text().splitlines()
+        return [{k: v for k, v in json.loads(line).items() if k != "timings"} for line in lines]
+
+    assert records("--device-map", "auto", "--max-memory", "cpu=81MB") == records()
+    split, whole = placements
+    assert whole is None and set(split.values()) == {"cpu", "disk"}
+
+
+def test_device_map_with_several_ranks_on_a_node_is_refused(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    result = CliRunner().invoke(app, ["eval", "bundled", "--model", "tiny", "--device-map", "auto"])
+    assert result.exit_code == 1 and "--nproc-per-node 1" in result.exception.hint
