@@ -416,10 +416,12 @@ def _replay_options(flags: dict, **overrides):
     return RunOptions(**{"task": "replay", **{k: v for k, v in flags.items() if k in names}, **overrides})
 
 
-def _trajectories(source: str, images: str | None, limit: int | None):
+def _trajectories(source: str, images: str | None, limit: int | None, *, quiet: bool = False):
     from guiagent.agent.sources import load_source
 
     trajectories = load_source(source, images=images, limit=limit)
+    if quiet:  # another rank says it
+        return trajectories
     for trajectory in trajectories:
         for warning in trajectory.warnings:
             typer.echo(f"Warning: {warning}", err=True)
@@ -576,6 +578,7 @@ def evaluate(
     if launcher == "torchrun" and not ranks.launched:
         skip = {"launcher", "nproc_per_node", "nnodes", "rdzv_endpoint", "rdzv_id", "max_restarts"}
         launch = Launch(nproc_per_node, nnodes, rdzv_endpoint, rdzv_id, max_restarts)
+        typer.echo(f"torchrun: {launch.processes()} rank(s) per node, {nnodes} node(s).", err=True)
         launch_torchrun(launch, rebuilt_command(context, skip))
         return
     if device_map is not None and ranks.local_world > 1:
@@ -584,7 +587,7 @@ def evaluate(
             "Use one rank per node (--nproc-per-node 1) with --device-map.",
         )
     cells = grid_cells([m for m in methods.split(",") if m.strip()], [b for b in budgets.split(",") if b.strip()])
-    trajectories = _trajectories(source, images, limit)
+    trajectories = _trajectories(source, images, limit, quiet=ranks.rank != 0)
     plan = GridPlan.build(
         cells,
         trajectories,

@@ -30,7 +30,7 @@ from guiagent.agent.distributed import Ranks
 from guiagent.agent.evaluate import Cell, row
 from guiagent.agent.replay import ReplaySummary, StepResult, replay, write_report
 from guiagent.agent.trajectory import Trajectory
-from guiagent.errors import ConfigError
+from guiagent.errors import ConfigError, GuiAgentError
 
 GRID_FILE = "grid.json"
 LAUNCHES_FILE = "launches.jsonl"
@@ -299,17 +299,24 @@ def run_grid(
         if mine:
             make_decider, set_cell = deciders()
             keyed = dict(zip(trajectory_keys(trajectories), trajectories, strict=True))
-            run_units(
-                mine,
-                keyed,
-                make_decider,
-                set_cell,
-                out=out,
-                plan=plan,
-                launch=launch,
-                rank=ranks.rank,
-                progress=progress,
-            )
+            try:
+                run_units(
+                    mine,
+                    keyed,
+                    make_decider,
+                    set_cell,
+                    out=out,
+                    plan=plan,
+                    launch=launch,
+                    rank=ranks.rank,
+                    progress=progress,
+                )
+            except KeyboardInterrupt:
+                finished = len(plan.units) - len(missing_units(plan, out))
+                raise GuiAgentError(
+                    f"Interrupted: {finished} of {len(plan.units)} grid units are finished in '{out}'.",
+                    "Run the same command again to compute the rest (finished units are skipped).",
+                ) from None
         progress(f"computed {len(mine)} unit(s).")
         ranks.wait()
         return merge(out, plan) if ranks.rank == 0 else None

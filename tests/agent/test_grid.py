@@ -27,7 +27,7 @@ from guiagent.agent.runner import RunOptions, replay_deciders
 from guiagent.agent.sources import load_source
 from guiagent.agent.trajectory import Trajectory
 from guiagent.cli import app
-from guiagent.errors import ConfigError
+from guiagent.errors import ConfigError, GuiAgentError
 
 
 def units(steps: list[int]) -> list[Unit]:
@@ -223,3 +223,18 @@ def test_a_killed_writer_leaves_no_unit_and_its_temporary_file_is_cleared(tmp_pa
     (folder / ".b.json.4242.tmp").write_text('{"steps": [')  # what a rank killed mid-write leaves
     assert [u.trajectory for u in prepare(plan, tmp_path)] == ["b"]
     assert [p.name for p in folder.iterdir()] == ["a.json"]
+
+
+def test_ctrl_c_keeps_the_finished_units_and_says_how_to_resume(tmp_path):
+    trajectories = load_source("bundled")
+    plan = GridPlan.build([Cell("full", "100"), Cell("snapkv", "20")], trajectories, identity={"model": "tiny"})
+    options = RunOptions(task="replay", model="tiny", max_new_tokens=2, retries=0)
+
+    def progress(text: str) -> None:
+        if text.startswith("[2/2]"):
+            raise KeyboardInterrupt  # what Ctrl-C raises in the main thread, here during the second unit
+
+    with pytest.raises(GuiAgentError, match=r"Interrupted: 1 of 2 grid units are finished") as error:
+        run_grid(plan, trajectories, lambda: replay_deciders(options), out=tmp_path, progress=progress)
+    assert "Run the same command again" in error.value.hint
+    assert plan.units[0].path(tmp_path).exists() and not plan.units[1].path(tmp_path).exists()
