@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -141,4 +142,25 @@ def test_a_rank_killed_mid_grid_loses_only_its_unit_and_the_restart_computes_the
     assert len(recomputed) == UNITS - len(finished)
     assert not {f"{p.parent.name}/{p.stem}" for p in finished} & set(recomputed)
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in finished.items())  # not rewritten
+    assert comparable(out) == comparable(reference)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_nodes_meeting_at_a_rendezvous_point_give_the_same_results(source, reference, tmp_path):
+    """Two torchrun agents ("nodes", one rank each) on this machine, joined by c10d rendezvous, as on a cluster."""
+    out = tmp_path / "nodes"
+    endpoint = f"127.0.0.1:{free_port()}"
+    node = guiagent(
+        "eval", str(source), *GRID, "--out", str(out), "--launcher", "torchrun", "--nproc-per-node", "1",
+        "--nnodes", "2", "--rdzv-endpoint", endpoint, "--rdzv-id", "test-grid",
+    )  # fmt: skip
+    nodes = [subprocess.Popen(node, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in "ab"]
+    logs = [n.communicate(timeout=600)[0] for n in nodes]
+    assert [n.returncode for n in nodes] == [0, 0], "\n".join(log[-3000:] for log in logs)
+    assert {u["rank"] for u in computed_units(out)} == {0, 1}
     assert comparable(out) == comparable(reference)
