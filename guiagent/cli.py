@@ -575,12 +575,6 @@ def evaluate(
     ranks = Ranks.from_env()
     if launcher not in ("none", "torchrun"):
         raise ConfigError(f"Unknown launcher '{launcher}'.", "Use none or torchrun.")
-    if launcher == "torchrun" and not ranks.launched:
-        skip = {"launcher", "nproc_per_node", "nnodes", "rdzv_endpoint", "rdzv_id", "max_restarts"}
-        launch = Launch(nproc_per_node, nnodes, rdzv_endpoint, rdzv_id, max_restarts)
-        typer.echo(f"torchrun: {launch.processes()} rank(s) per node, {nnodes} node(s).", err=True)
-        launch_torchrun(launch, rebuilt_command(context, skip))
-        return
     if device_map is not None and ranks.local_world > 1:
         raise ConfigError(
             f"--device-map splits one model over this node's GPUs, but {ranks.local_world} ranks run on this node.",
@@ -588,6 +582,17 @@ def evaluate(
         )
     cells = grid_cells([m for m in methods.split(",") if m.strip()], [b for b in budgets.split(",") if b.strip()])
     trajectories = _trajectories(source, images, limit, quiet=ranks.rank != 0)
+    if launcher == "torchrun" and not ranks.launched:
+        from guiagent.agent.models import resolve_folder
+        from guiagent.agent.runner import SCRIPTED
+
+        if not model.startswith(SCRIPTED):
+            resolve_folder(model)  # a bad spec fails here once; a Hub id downloads once, not once per rank
+        skip = {"launcher", "nproc_per_node", "nnodes", "rdzv_endpoint", "rdzv_id", "max_restarts"}
+        launch = Launch(nproc_per_node, nnodes, rdzv_endpoint, rdzv_id, max_restarts)
+        typer.echo(f"torchrun: {launch.processes()} rank(s) per node, {nnodes} node(s).", err=True)
+        launch_torchrun(launch, rebuilt_command(context, skip))
+        return
     plan = GridPlan.build(
         cells,
         trajectories,

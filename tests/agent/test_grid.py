@@ -238,3 +238,14 @@ def test_ctrl_c_keeps_the_finished_units_and_says_how_to_resume(tmp_path):
         run_grid(plan, trajectories, lambda: replay_deciders(options), out=tmp_path, progress=progress)
     assert "Run the same command again" in error.value.hint
     assert plan.units[0].path(tmp_path).exists() and not plan.units[1].path(tmp_path).exists()
+
+
+def test_launcher_checks_the_grid_source_and_model_before_starting_any_rank(tmp_path):
+    base = ["eval", "bundled", "--out", str(tmp_path), "--launcher"]
+    result = CliRunner().invoke(app, [*base, "torchrun", "--nproc-per-node", "2", "--model", "nonexistent"])
+    assert result.exit_code == 1 and "Unknown model spec" in str(result.exception)
+    assert "torchrun:" not in result.output and not (tmp_path / "grid.json").exists()
+    result = CliRunner().invoke(app, [*base, "torchrun", "--model", "tiny", "--budgets", "150"])
+    assert result.exit_code == 1 and "outside" in str(result.exception)
+    result = CliRunner().invoke(app, [*base, "slurm", "--model", "tiny"])
+    assert result.exit_code == 1 and "Unknown launcher" in str(result.exception)
