@@ -32,6 +32,7 @@ ModelOpt = Annotated[
 DeviceOpt = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
 DtypeOpt = Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32.")]
 AttnOpt = Annotated[str, typer.Option(help="auto, sdpa, eager or flash_attention_2.")]
+FamilyOpt = Annotated[str | None, typer.Option(help="Policy: uitars or opencua (default: from the model).")]
 DeviceMapOpt = Annotated[
     str | None,
     typer.Option(help="Split the model over GPUs / CPU / disk with accelerate: auto, balanced, sequential."),
@@ -183,7 +184,7 @@ def run(
     layout: Annotated[str, typer.Option(help="rolling (reuse the cache) or rebuild (published re-prefill).")] = (
         "rolling"
     ),
-    family: Annotated[str | None, typer.Option(help="Policy: uitars or opencua (default: from the model).")] = None,
+    family: FamilyOpt = None,
     variant: Annotated[str, typer.Option(help="UI-TARS prompt: computer, mobile or grounding.")] = "computer",
     max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Answer length cap per step.")] = None,
     retries: Annotated[int, typer.Option(min=0, help="Retries (sampled) for an unparsable answer.")] = 2,
@@ -404,6 +405,7 @@ MetricOpt = Annotated[
 ImagesOpt = Annotated[str | None, typer.Option(help="Screenshot folder, when not where the layout puts it.")]
 LimitOpt = Annotated[int | None, typer.Option(min=1, help="Only the first N trajectories.")]
 ReplayTokensOpt = Annotated[int | None, typer.Option(min=1, help="Answer length cap per step.")]
+ReplayRetriesOpt = Annotated[int, typer.Option(min=0, help="Retries for unparsable answers (benchmarks: 0).")]
 
 
 def _replay_options(flags: dict, **overrides):
@@ -439,9 +441,9 @@ def replay(
     layout: LayoutOpt = "rolling",
     metric: MetricOpt = None,
     report: Annotated[str, typer.Option(help="Report folder (steps.jsonl, summary.json).")] = "replay-report",
-    family: Annotated[str | None, typer.Option(help="Policy: uitars or opencua (default: from the model).")] = None,
+    family: FamilyOpt = None,
     max_new_tokens: ReplayTokensOpt = None,
-    retries: Annotated[int, typer.Option(min=0, help="Retries for unparsable answers (benchmarks: 0).")] = 0,
+    retries: ReplayRetriesOpt = 0,
     images: ImagesOpt = None,
     limit: LimitOpt = None,
     device: DeviceOpt = "auto",
@@ -512,9 +514,9 @@ def evaluate(
     ] = "eval-results",
     layout: LayoutOpt = "rolling",
     metric: MetricOpt = None,
-    family: Annotated[str | None, typer.Option(help="Policy: uitars or opencua (default: from the model).")] = None,
+    family: FamilyOpt = None,
     max_new_tokens: ReplayTokensOpt = None,
-    retries: Annotated[int, typer.Option(min=0, help="Retries for unparsable answers (benchmarks: 0).")] = 0,
+    retries: ReplayRetriesOpt = 0,
     images: ImagesOpt = None,
     limit: LimitOpt = None,
     device: DeviceOpt = "auto",

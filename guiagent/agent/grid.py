@@ -149,7 +149,7 @@ def prepare(plan: GridPlan, out: Path, *, fresh: bool = False) -> list[Unit]:
     plan.save(out)
     for stale in (out / "parts").glob("*/.*.tmp"):  # a rank killed while writing (no rank runs now)
         stale.unlink()
-    return plan.units if fresh else [u for u in plan.units if not u.path(out).exists()]
+    return plan.units if fresh else missing_units(plan, out)
 
 
 def shard(units: list[Unit], world: int) -> list[list[Unit]]:
