@@ -29,3 +29,7 @@ class ModelLoadError(GuiAgentError):
 
 class SessionError(GuiAgentError):
     """A KV-session call whose inputs do not fit the session's state."""
+
+
+class CompatError(GuiAgentError):
+    """An installed dependency (transformers) no longer behaves as guiagent relies on."""

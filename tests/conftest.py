@@ -1,22 +1,47 @@
-"""Shared fixtures: the tiny model (loaded once per test session) and deterministic screenshots."""
+"""Shared fixtures: a private data home, the tiny model (loaded once per test session), deterministic screenshots."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from guiagent.agent.models import LoadedModel, load_model
+from tests.helpers.options import model_options_under_test
+
+# Whole modules of subprocess-heavy tests (real X servers, tmux, torchrun ranks): `make test-quick` skips them.
+SLOW_PATHS = ("tests/desktop/", "tests/ui/test_tmux.py", "tests/agent/test_distributed_eval.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.nodeid for part in SLOW_PATHS):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs that tests record (and their subprocesses: the variables are inherited) land in a temporary home,
+    never in the user's ``~/.local/share/guiagent``. The tiny model's build cache stays shared (it is an artefact,
+    not user data, and rebuilding it per test would be slow)."""
+    home = tmp_path_factory.mktemp("guiagent-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GUIAGENT_HOME", str(home / "guiagent"))
+        patch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+        yield home
 
 
 @pytest.fixture(scope="session")
 def tiny() -> LoadedModel:
-    return load_model("tiny")
+    return load_model("tiny", **model_options_under_test())
 
 
 @pytest.fixture(scope="session")
 def tiny_eager() -> LoadedModel:
-    return load_model("tiny", attn="eager")
+    return load_model("tiny", **model_options_under_test(attn="eager"))
 
 
 def noise_image(width: int, height: int, seed: int) -> Image.Image:

@@ -13,14 +13,10 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, Qwen2_5_VLProcessor, Qwen2VLImageProcessorPil
 
+from guiagent.compat import accept_missing_processor_parts
 
-class GuiProcessor(Qwen2_5_VLProcessor):
-    """``Qwen2_5_VLProcessor`` that accepts ``video_processor=None`` (guiagent feeds images only)."""
-
-    def check_argument_for_proper_class(self, argument_name, argument):  # noqa: D102 - transformers hook
-        if argument is None:
-            return None
-        return super().check_argument_for_proper_class(argument_name, argument)
+# ``Qwen2_5_VLProcessor`` that accepts ``video_processor=None`` (guiagent feeds images only).
+GuiProcessor = accept_missing_processor_parts(Qwen2_5_VLProcessor)
 
 
 def read_chat_template(folder: Path, tokenizer) -> str | None:

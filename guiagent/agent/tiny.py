@@ -212,9 +212,10 @@ def synthetic_model(
 
     from guiagent.agent.models import ImageSettings, LoadedModel, read_special_tokens
     from guiagent.agent.processor import GuiProcessor
+    from guiagent.compat import set_config_attention
 
     torch.manual_seed(seed)
-    config._attn_implementation = attn
+    set_config_attention(config, attn)
     dtype = dtype or torch.float32
     with torch.device(device):
         model = Qwen2_5_VLForConditionalGeneration(config).to(dtype).eval()

@@ -18,9 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from transformers import AttentionInterface
-from transformers.integrations.sdpa_attention import sdpa_attention_forward
-from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import eager_attention_forward
+
+from guiagent import compat
 
 WRAPPED = {"sdpa": "guiagent_sdpa", "eager": "guiagent_eager"}
 UNWRAPPED = {wrapper: base for base, wrapper in WRAPPED.items()}
@@ -42,7 +41,7 @@ def _sdpa(
     q_len, k_len = query.shape[-2], key.shape[-2]
     if attention_mask is None and 1 < q_len < k_len:  # q == k: sdpa's is_causal; q == 1: sees everything
         attention_mask = bottom_right_causal_mask(q_len, k_len, query.device)[None, None]
-    return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    return compat.stock_sdpa_attention(module, query, key, value, attention_mask, **kwargs)
 
 
 def _eager(
@@ -65,7 +64,7 @@ def _eager(
     kwargs.pop("is_causal", None)
     kwargs.pop("sliding_window", None)
     kwargs.pop("position_ids", None)
-    return eager_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    return compat.stock_eager_attention(module, query, key, value, attention_mask, **kwargs)
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"guiagent_sdpa": _sdpa, "guiagent_eager": _eager}
@@ -74,13 +73,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {"guiagent_sdpa": _sdpa, "guiagent_e
 def register() -> None:
     """Add the wrappers to transformers' AttentionInterface (idempotent; never replaces a stock entry)."""
     for name, function in _FUNCTIONS.items():
-        if AttentionInterface._global_mapping.get(name) is not function:
-            AttentionInterface.register(name, function)
-
-
-def text_attention(model: Any) -> str:
-    """The attention implementation the text model currently uses."""
-    return model.config.get_text_config(decoder=True)._attn_implementation
+        compat.register_attention(name, function)
 
 
 def use_per_layer_attention(model: Any) -> str:
@@ -90,13 +83,13 @@ def use_per_layer_attention(model: Any) -> str:
     every forward, so one session closing (which unwraps) never leaves another one without the wrapper.
     """
     register()
-    current = text_attention(model)
+    current = compat.text_attention(model)
     base = UNWRAPPED.get(current, current)
     if base in WRAPPED and current != WRAPPED[base]:
-        model.set_attn_implementation({"text_config": WRAPPED[base]})
+        compat.set_text_attention(model, WRAPPED[base])
     return base
 
 
 def restore_attention(model: Any, previous: str) -> None:
-    if text_attention(model) != previous:
-        model.set_attn_implementation({"text_config": previous})
+    if compat.text_attention(model) != previous:
+        compat.set_text_attention(model, previous)

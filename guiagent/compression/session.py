@@ -35,8 +35,8 @@ from typing import Any
 
 import torch
 from PIL import Image
-from transformers import DynamicCache
 
+from guiagent import compat
 from guiagent.compression.attention import restore_attention, use_per_layer_attention
 from guiagent.compression.budget import Budget
 from guiagent.compression.chat import message_images, render
@@ -61,7 +61,7 @@ class ImageSpan:
 class SessionSnapshot:
     """What ``KVSession.restore`` needs to put a session back where it was."""
 
-    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    layers: list[tuple[torch.Tensor, torch.Tensor] | None]
     kept: list[torch.Tensor]
     tail_from: int
     token_ids: torch.Tensor
@@ -92,6 +92,7 @@ class KVSession:
                 "1-D RoPE layout the session does not handle yet.",
                 "Use a Qwen2.5-VL checkpoint.",
             )
+        compat.check_assumptions()  # an untested transformers: one sentence here, not a KeyError in a hook
         self.loaded = loaded
         self.model = loaded.model
         self.press = get_press(method) if isinstance(method, str) else method
@@ -110,7 +111,7 @@ class KVSession:
         ``press=True`` (a new trajectory) also resets the press's cross-step state; ``press=False`` keeps it,
         as a re-prefilling harness does between the steps of one trajectory.
         """
-        self.cache = DynamicCache(config=self.loaded.text_config)
+        self.cache = compat.new_cache(self.loaded.text_config)
         self.next_position = 0
         self.turns = 0
         self.spans: list[ImageSpan] = []
@@ -196,12 +197,8 @@ class KVSession:
 
     @property
     def stats(self) -> CacheStats:
-        layers = self.cache.layers
         held = sum(
-            t.numel() * t.element_size()
-            for layer in layers
-            for t in (layer.keys, layer.values)
-            if isinstance(t, torch.Tensor)
+            t.numel() * t.element_size() for pair in self._held_layers() if pair is not None for t in pair
         )
         lengths = tuple(self.physical_length(i) for i in range(self.loaded.num_layers))
         kept = [
@@ -252,7 +249,7 @@ class KVSession:
         input_ids = inputs["input_ids"]
         grid = inputs.get("image_grid_thw")
         if grid is not None:
-            positions, _ = self.model.model.get_rope_index(input_ids, inputs["mm_token_type_ids"], grid)
+            positions = compat.rope_index(self.model, input_ids, inputs["mm_token_type_ids"], grid)
             positions = positions + self.next_position  # get_rope_index is offset-linear in its start
         else:
             positions = self._text_positions(input_ids.shape[1])
@@ -351,11 +348,7 @@ class KVSession:
     # -- snapshots -----------------------------------------------------------------------------------------
     def snapshot(self) -> SessionSnapshot:
         """A copy of the cache and its bookkeeping, to branch one history into several runs."""
-        layers = [
-            (layer.keys.clone(), layer.values.clone())
-            for layer in self.cache.layers
-            if isinstance(layer.keys, torch.Tensor)
-        ]
+        layers = [None if pair is None else (pair[0].clone(), pair[1].clone()) for pair in self._held_layers()]
         return SessionSnapshot(
             layers=layers,
             kept=[k.clone() for k in self._kept],
@@ -370,8 +363,9 @@ class KVSession:
     def restore(self, snapshot: SessionSnapshot) -> None:
         """Go back to ``snapshot`` (reusable); the press starts afresh, as for a new trajectory."""
         self.reset()
-        for index, (keys, values) in enumerate(snapshot.layers):
-            self.cache.update(keys.clone(), values.clone(), index)
+        for index, pair in enumerate(snapshot.layers):
+            if pair is not None:
+                self.cache.update(pair[0].clone(), pair[1].clone(), index)
         self._kept = [k.clone() for k in snapshot.kept]
         self._tail_from = snapshot.tail_from
         self._token_ids = snapshot.token_ids.clone()
@@ -412,10 +406,9 @@ class KVSession:
                 self._kept[layer_idx] = self.slots(layer_idx)
                 continue
             indices = self._checked_indices(layer_idx, indices, heads)
-            layer = self.cache.layers[layer_idx]
-            gather = indices[None, :, :, None].expand(1, heads, indices.shape[1], layer.keys.shape[-1])
-            layer.keys = layer.keys.gather(2, gather)
-            layer.values = layer.values.gather(2, gather)
+            keys, values = compat.layer_keys_values(self.cache, layer_idx)
+            gather = indices[None, :, :, None].expand(1, heads, indices.shape[1], keys.shape[-1])
+            compat.set_layer_keys_values(self.cache, layer_idx, keys.gather(2, gather), values.gather(2, gather))
             self._kept[layer_idx] = self.slots(layer_idx).gather(1, indices)
         self._tail_from = self.logical_tokens  # the old tail is now part of every layer's kept set
 
@@ -460,7 +453,7 @@ class KVSession:
                 out = self.model(
                     input_ids=ids,
                     position_ids=positions,
-                    past_key_values=self.cache,
+                    **compat.cache_kwargs(self.cache),
                     use_cache=True,
                     logits_to_keep=1,
                     **inputs,
@@ -475,11 +468,15 @@ class KVSession:
         self._token_ids = self._token_ids[:tokens]
         self.next_position = next_position
         del self.spans[spans:]
-        for layer, length in zip(self.cache.layers, lengths, strict=True):
-            if isinstance(layer.keys, torch.Tensor) and layer.keys.shape[2] > length:
-                layer.keys, layer.values = layer.keys[:, :, :length], layer.values[:, :, :length]
+        for index, (pair, length) in enumerate(zip(self._held_layers(), lengths, strict=True)):
+            if pair is not None and pair[0].shape[2] > length:
+                compat.set_layer_keys_values(self.cache, index, pair[0][:, :, :length], pair[1][:, :, :length])
         if self.press is not None:
             self.press.discard()
+
+    def _held_layers(self) -> list[tuple[torch.Tensor, torch.Tensor] | None]:
+        """Each layer's (keys, values), or None for a layer the cache has not filled yet."""
+        return [compat.layer_keys_values(self.cache, i) for i in range(self.loaded.num_layers)]
 
     def _text_positions(self, length: int) -> torch.Tensor:
         positions = torch.arange(self.next_position, self.next_position + length, device=self.loaded.device)
@@ -534,19 +531,19 @@ class KVSession:
                 handle.remove()
 
     def _hook(self, module: Any, args: tuple, kwargs: dict[str, Any], output: Any) -> None:
-        cache_layer = kwargs["past_key_values"].layers[module.layer_idx]
-        cos, sin = kwargs["position_embeddings"]
+        hidden_states, (cos, sin), cache = compat.hook_inputs(kwargs)
+        keys, values = compat.layer_keys_values(cache, module.layer_idx)
         start = self._clock()
         self.press.observe(
             self,
             LayerView(
                 layer_idx=module.layer_idx,
                 module=module,
-                hidden_states=kwargs["hidden_states"],
+                hidden_states=hidden_states,
                 cos=cos,
                 sin=sin,
-                keys=cache_layer.keys,
-                values=cache_layer.values,
+                keys=keys,
+                values=values,
             ),
         )
         self._observe_s += self._clock() - start

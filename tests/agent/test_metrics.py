@@ -1,5 +1,5 @@
 """Benchmark scoring rules: hand-computed expectations (arithmetic in the comments) and a randomized cross-check
-against OpenCUA's official AgentNetBench evaluator, loaded from the local git mirror when it is there."""
+against OpenCUA's official AgentNetBench evaluator (shipped in tests/data/official/opencua with its licence)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import copy
 import importlib.util
 import math
 import random
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -718,8 +717,8 @@ def test_metrics_registry():
 # ---------------------------------------------------------------------------------------------------------------
 # cross-check against the official evaluator
 
-OPENCUA_MIRROR = Path("/work/.mirror/xlang-ai+OpenCUA/repo")
-OPENCUA_COMMIT = "1d70f20"
+# OpenCUA's evaluation/agentnetbench/eval.py at 1d70f20, shipped with its MIT licence (see its README there)
+OFFICIAL_EVALUATOR = Path(__file__).parent.parent / "data" / "official" / "opencua" / "agentnetbench_eval.py"
 
 
 def _levenshtein(a: str, b: str) -> int:
@@ -735,22 +734,11 @@ def _levenshtein(a: str, b: str) -> int:
 
 
 @pytest.fixture
-def official_evaluator(tmp_path, monkeypatch):
-    if not OPENCUA_MIRROR.exists():
-        pytest.skip(f"the OpenCUA git mirror is not at {OPENCUA_MIRROR}")
-    shown = subprocess.run(
-        ["git", "-C", str(OPENCUA_MIRROR), "show", f"{OPENCUA_COMMIT}:evaluation/agentnetbench/eval.py"],
-        capture_output=True,
-        text=True,
-    )
-    if shown.returncode != 0:
-        pytest.skip(f"cannot read eval.py at {OPENCUA_COMMIT} from the mirror: {shown.stderr.strip()}")
-    path = tmp_path / "opencua_agentnetbench_eval.py"
-    path.write_text(shown.stdout)
+def official_evaluator(monkeypatch):
     stub = types.ModuleType("editdistance")
     stub.eval = _levenshtein
     monkeypatch.setitem(sys.modules, "editdistance", stub)  # so eval.py does not pip install it
-    spec = importlib.util.spec_from_file_location("opencua_agentnetbench_eval", path)
+    spec = importlib.util.spec_from_file_location("opencua_agentnetbench_eval", OFFICIAL_EVALUATOR)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.ActionEvaluator()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+from guiagent.compat import stock_sdpa_attention as sdpa_attention_forward
 from guiagent.compression.attention import _eager, _sdpa, bottom_right_causal_mask
 
 

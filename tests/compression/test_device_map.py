@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from guiagent import KVSession
+from guiagent import KVSession, compat
 from guiagent.agent.models import LoadedModel, load_model, parse_max_memory
 from guiagent.agent.placement import placement_kwargs
 from guiagent.errors import ModelLoadError
@@ -81,9 +81,10 @@ def test_split_model_gives_the_same_session_as_one_device(one, split, method):
             torch.testing.assert_close(b, a, atol=1e-5, rtol=0)
         assert torch.equal(single.token_ids, other.token_ids)  # the same greedy answers
         assert single.stats == other.stats  # the same kept entries per layer and image
-        for index, layer in enumerate(other.cache.layers):
+        for index in range(split.num_layers):
+            keys, values = compat.layer_keys_values(other.cache, index)
             device = split.layer_device(index)
-            assert layer.keys.device == layer.values.device == other.slots(index).device == device
+            assert keys.device == values.device == other.slots(index).device == device
     finally:
         single.close()
         other.close()
@@ -116,9 +117,10 @@ def test_session_across_gpu_and_cpu(one):
             for a, b in zip(one_logits, mixed_logits, strict=True):
                 torch.testing.assert_close(b.cpu(), a, atol=1e-4, rtol=1e-4)
             assert single.stats.physical_tokens_per_layer == other.stats.physical_tokens_per_layer
-            for index, layer in enumerate(other.cache.layers):
-                assert layer.keys.device == other.slots(index).device == other.slot_images(index).device
-                assert layer.keys.device == expected[index]
+            for index in range(other.loaded.num_layers):
+                keys, _ = compat.layer_keys_values(other.cache, index)
+                assert keys.device == other.slots(index).device == other.slot_images(index).device
+                assert keys.device == expected[index]
         finally:
             single.close()
             other.close()

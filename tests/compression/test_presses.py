@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from guiagent import KVSession
+from guiagent import KVSession, compat
 from guiagent.compression.parity import reference_keep
 from guiagent.compression.presses import METHODS, PRESSES, get_press, method_defaults, normalize_method
 from guiagent.compression.presses.base import LayerView
@@ -28,7 +28,8 @@ def shot(step: int):
 
 
 def tensor_bytes(session: KVSession) -> int:
-    return sum(t.numel() * t.element_size() for layer in session.cache.layers for t in (layer.keys, layer.values))
+    pairs = (compat.layer_keys_values(session.cache, i) for i in range(session.loaded.num_layers))
+    return sum(t.numel() * t.element_size() for pair in pairs if pair is not None for t in pair)
 
 
 def assert_consistent(session: KVSession) -> None:
@@ -37,13 +38,14 @@ def assert_consistent(session: KVSession) -> None:
     assert stats.logical_tokens == session.token_ids.numel()
     assert stats.bytes_held == tensor_bytes(session)
     assert stats.bytes_full == stats.logical_tokens * session.bytes_per_token()
-    for index, layer in enumerate(session.cache.layers):
+    for index in range(session.loaded.num_layers):
+        keys, values = compat.layer_keys_values(session.cache, index)
         slots = session.slots(index)
-        assert layer.keys.shape[2] == layer.values.shape[2] == stats.physical_tokens_per_layer[index]
-        assert slots.shape == (session.loaded.num_kv_heads, layer.keys.shape[2])
+        assert keys.shape[2] == values.shape[2] == stats.physical_tokens_per_layer[index]
+        assert slots.shape == (session.loaded.num_kv_heads, keys.shape[2])
         assert bool((slots[:, 1:] > slots[:, :-1]).all()) and int(slots.max()) < stats.logical_tokens
         kept = [image.kept_per_layer[index] for image in stats.images]
-        assert sum(kept) <= layer.keys.shape[2]
+        assert sum(kept) <= keys.shape[2]
 
 
 @pytest.mark.parametrize("method", ["snapkv", "guikv", "starkv"])
@@ -150,7 +152,7 @@ def test_starkv_production_keeps_what_the_published_code_keeps(tiny):
         with KVSession(tiny) as full, torch.inference_mode():
             full.append(text, images)
             for layer_idx, view in views.items():
-                keys = full.cache.layers[layer_idx].keys
+                keys, _ = compat.layer_keys_values(full.cache, layer_idx)
                 queries = view.queries()
                 spans = [(s.start, s.end) for s in full.spans]
                 expected = reference_keep(

@@ -8,17 +8,18 @@ that layer and head before token i was appended. This is exactly "pruned cache +
 from __future__ import annotations
 
 import torch
-from transformers import AttentionInterface
-from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import repeat_kv
 
+from guiagent import compat
 from guiagent.agent.models import LoadedModel, load_model
+from tests.helpers.options import model_options_under_test
 
 _MASKS: dict[int, torch.Tensor] = {}
 
 
 def _reference_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
-    allowed = _MASKS[module.layer_idx].repeat_interleave(module.num_key_value_groups, dim=0)[None]
-    key, value = repeat_kv(key, module.num_key_value_groups), repeat_kv(value, module.num_key_value_groups)
+    allowed = _MASKS[module.layer_idx].to(query.device).repeat_interleave(module.num_key_value_groups, dim=0)[None]
+    groups = module.num_key_value_groups
+    key, value = compat.repeat_kv(key, groups), compat.repeat_kv(value, groups)
     scores = (query.float() @ key.float().transpose(-1, -2)) * scaling
     probs = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
     return (probs @ value.float()).to(query.dtype).transpose(1, 2).contiguous(), None
@@ -26,9 +27,9 @@ def _reference_attention(module, query, key, value, attention_mask, scaling=None
 
 def reference_model() -> LoadedModel:
     """A second copy of the tiny model whose text attention is the reference above."""
-    AttentionInterface.register("test_reference", _reference_attention)
-    loaded = load_model("tiny")
-    loaded.model.set_attn_implementation({"text_config": "test_reference"})
+    compat.register_attention("test_reference", _reference_attention)
+    loaded = load_model("tiny", **model_options_under_test(attn="sdpa"))
+    compat.set_text_attention(loaded.model, "test_reference")
     return loaded
 
 
@@ -76,16 +77,16 @@ def reference_logits(
     log = log or EvictionLog(ref.num_layers, ref.num_kv_heads)
     for layer, mask in enumerate(log.masks(total)):
         _MASKS[layer] = mask
-    ids = token_ids.view(1, -1)
+    ids = token_ids.view(1, -1).to(ref.device)
     pixel_values = grid = None
     if images:
-        vision = ref.processor.image_processor(images=images, return_tensors="pt")
-        pixel_values, grid = vision["pixel_values"], vision["image_grid_thw"]
+        vision = ref.processor.image_processor(images=images, return_tensors="pt").to(ref.device)
+        pixel_values, grid = vision["pixel_values"].to(ref.dtype), vision["image_grid_thw"]
     mm_types = (ids == ref.tokens.image_pad).int()
     if grid is not None:
-        positions, _ = model.model.get_rope_index(ids, mm_types, grid)
+        positions = compat.rope_index(model, ids, mm_types, grid)
     else:
-        positions = torch.arange(total).view(1, 1, -1).expand(3, 1, -1)
+        positions = torch.arange(total, device=ref.device).view(1, 1, -1).expand(3, 1, -1)
     hidden = model.model(
         input_ids=ids, pixel_values=pixel_values, image_grid_thw=grid, position_ids=positions, use_cache=False
     ).last_hidden_state
