@@ -57,6 +57,17 @@ TuiOpt = Annotated[
         show_default=False,
     ),
 ]
+ConfirmOpt = Annotated[
+    str,
+    typer.Option(help="Ask before: always (every action), risky (submits, system chords, Delete) or never."),
+]
+SafetyRulesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--safety-rules",
+        help="YAML file of extra deny / ask rules (default: ~/.config/guiagent/safety.yaml when it exists).",
+    ),
+]
 
 
 def use_tui(flag: bool | None) -> bool:
@@ -175,10 +186,8 @@ def run(
     method: MethodOpt = "starkv",
     budget: BudgetOpt = "20",
     max_steps: Annotated[int, typer.Option(min=1, help="Stop after this many steps.")] = 15,
-    confirm: Annotated[
-        str,
-        typer.Option(help="Ask before: always (every action), risky (submits, system hotkeys, Enter/Delete) or never."),
-    ] = "risky",
+    confirm: ConfirmOpt = "risky",
+    safety_rules: SafetyRulesOpt = None,
     monitor: Annotated[int, typer.Option(min=0, help="Monitor to capture and act on (mss numbering: 1 = first).")] = 1,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Capture and decide, but send no input at all.")] = False,
     layout: Annotated[str, typer.Option(help="rolling (reuse the cache) or rebuild (published re-prefill).")] = (
@@ -191,7 +200,12 @@ def run(
     loop_limit: Annotated[
         int, typer.Option(min=0, help="Pause after this many identical actions on an unchanged screen (0: off).")
     ] = 3,
-    stop_hotkey: Annotated[str, typer.Option(help="Global emergency-stop hotkey (X11).")] = "ctrl+alt+q",
+    stop_hotkey: Annotated[
+        str, typer.Option(help="Global emergency-stop hotkey (X11): modifiers and one key, e.g. ctrl+alt+q.")
+    ] = "ctrl+alt+q",
+    no_stop_hotkey: Annotated[
+        bool, typer.Option("--no-stop-hotkey", help="Run without a global hotkey (stop with Ctrl-C or the corner).")
+    ] = False,
     record: Annotated[
         str | None,
         typer.Option(help="Trajectory folder to record to (default: a new folder under the user's data dir)."),
@@ -208,13 +222,12 @@ def run(
     """Run the agent on this desktop until the task is done, a limit is reached, or you stop it."""
     from guiagent.agent.console import ConsoleHuman, format_event
     from guiagent.agent.loop import AgentLoop
-    from guiagent.agent.runner import RunOptions, build_decider
-    from guiagent.agent.safety import SafetyRules
+    from guiagent.agent.runner import RunOptions, build_decider, check_options
+    from guiagent.agent.safety import load_rules
     from guiagent.agent.stop import EmergencyStop
-    from guiagent.errors import ConfigError
 
-    if confirm not in ("always", "risky", "never"):
-        raise ConfigError(f"--confirm {confirm} is not a mode.", "Use always, risky or never.")
+    rules = load_rules(confirm, safety_rules)  # a bad mode or rules file: one sentence, before any work
+    stop = EmergencyStop(None if no_stop_hotkey else stop_hotkey)  # a bad hotkey name fails here, before any work
     options = RunOptions(
         task=task,
         model=model,
@@ -232,16 +245,22 @@ def run(
         device_map=device_map,
         max_memory=max_memory,
     )
-    screen, executor = _desktop(monitor, dry_run)
+    check_options(options)  # an empty task, unknown method or unusable budget: one sentence, scripted runs too
+    if not no_record:
+        from guiagent.agent.recorder import check_record_folder, default_runs_folder
+
+        check_record_folder(record or default_runs_folder())  # taken or unwritable: one sentence, before any work
+    screen, executor = _desktop(monitor, dry_run, stop.event)
     with (
-        EmergencyStop(stop_hotkey) as stop,
+        stop,  # grabs the hotkey (or refuses the run) before the recorder or the model
         _recorder(None if no_record else record or "", options, monitor) as recorder,
     ):
         typer.echo(f"Loading {model} ...", err=True)
         decider, _ = build_decider(options, cancel=stop.event)
-        hint = f"{stop_hotkey} or Ctrl-C" if stop.hotkey_active else "Ctrl-C"
         mode = "dry run: no input is sent" if dry_run else "live"
-        typer.echo(f"Running '{task}' ({mode}); stop: {hint}, or throw the mouse into a screen corner.", err=True)
+        typer.echo(
+            f"Running '{task}' ({mode}); stop: {stop.describe()}, or throw the mouse into a screen corner.", err=True
+        )
         if recorder is not None:
             typer.echo(f"Recording to {recorder.folder}", err=True)
 
@@ -252,7 +271,7 @@ def run(
                 decider,
                 lambda: screen.capture(monitor),
                 executor,
-                rules=SafetyRules(confirm=confirm),
+                rules=rules,
                 max_steps=max_steps,
                 loop_limit=loop_limit,
                 stop=stop.event,
@@ -273,7 +292,7 @@ def run(
                 lambda: screen.capture(monitor),
                 executor,
                 ConsoleHuman(),
-                rules=SafetyRules(confirm=confirm),
+                rules=rules,
                 max_steps=max_steps,
                 loop_limit=loop_limit,
                 stop=stop.event,
@@ -308,13 +327,13 @@ def _recorder(folder: str | None, options, monitor: int):
     )
 
 
-def _desktop(monitor: int, dry_run: bool):
-    """The screen module and an executor; a clear error when there is no display to act on."""
+def _desktop(monitor: int, dry_run: bool, stop=None):
+    """The screen module and an executor (its long actions end early on ``stop``); a clear error without a display."""
     from guiagent.agent import screen
     from guiagent.agent.executor import DryRunExecutor, PyAutoGuiExecutor
 
     screen.capture(monitor)  # fail early (ScreenError): no display, or no such monitor
-    return screen, (DryRunExecutor() if dry_run else PyAutoGuiExecutor())
+    return screen, (DryRunExecutor() if dry_run else PyAutoGuiExecutor(stop=stop))
 
 
 @app.command()
@@ -326,17 +345,23 @@ def act(
         str | None,
         typer.Option("--screen", help="WxH: parse for a screen of this size without capturing (implies --dry-run)."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the mapping, execute nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the mapping and each action's safety decision, execute nothing.")
+    ] = False,
+    confirm: ConfirmOpt = "risky",
+    safety_rules: SafetyRulesOpt = None,
     min_pixels: Annotated[int, typer.Option(help="The processor's min_pixels the model ran with.")] = 3136,
     max_pixels: Annotated[int, typer.Option(help="The processor's max_pixels the model ran with.")] = 12845056,
 ) -> None:
-    """Parse one model answer against the screen, show where each action lands, and execute it."""
+    """Parse one model answer against the screen, show where each action lands, and execute it (safety rules first)."""
     from guiagent.agent.actions import describe
+    from guiagent.agent.console import ConsoleHuman
     from guiagent.agent.coords import ImageGrid, ScreenGeometry
     from guiagent.agent.runner import make_policy
-    from guiagent.agent.safety import SafetyRules
+    from guiagent.agent.safety import load_rules
     from guiagent.errors import ConfigError
 
+    rules = load_rules(confirm, safety_rules)
     grid = ImageGrid(min_pixels=min_pixels, max_pixels=max_pixels)
     if screen_size:
         try:
@@ -356,7 +381,7 @@ def act(
     )
     if parsed.thought:
         typer.echo(f"thought: {parsed.thought}")
-    rules = SafetyRules(confirm="never")
+    live, line, stopped = executor is not None and not dry_run, "", ""
     for number, action in enumerate(parsed.actions, start=1):
         targets = [t for t in (getattr(action, name, None) for name in ("target", "start", "end")) if t is not None]
         mapping = "; ".join(
@@ -364,12 +389,24 @@ def act(
             for t in targets
         )
         typer.echo(f"{number}. {describe(action)}" + (f"    [{mapping}]" if mapping else ""))
-        verdict = rules.check(action)
-        if verdict.decision == "refuse":
-            typer.echo(f"   refused: {verdict.reason}")
-        elif executor is not None and not dry_run and hasattr(executor, "execute"):
-            _execute_or_explain(executor, action)
-    if executor is None or dry_run:
+        if stopped:  # as in a run: nothing after a refused or declined action
+            typer.echo(f"   skipped: {stopped}")
+            continue
+        verdict = rules.check(action, line)  # the same rules, and the same typed line, as `guiagent run`
+        if not live:
+            rule = f" [{verdict.rule}]" if verdict.decision == "refuse" else ""
+            typer.echo(f"   decision: {verdict.decision}{rule}" + (f": {verdict.reason}" if verdict.reason else ""))
+            stopped = "an earlier action was refused" if verdict.decision == "refuse" else ""
+        elif verdict.decision == "refuse":
+            typer.echo(f"   refused [{verdict.rule}]: {verdict.reason}")
+            stopped = "an earlier action was refused"
+        elif verdict.decision == "ask" and not ConsoleHuman().confirm(action, verdict.reason):
+            typer.echo(f"   declined: {verdict.reason}")
+            stopped = "an earlier action was declined"
+        elif not _execute_or_explain(executor, action):
+            continue
+        line = rules.line_after(line, action) if not stopped else line
+    if not live:
         typer.echo("(dry run: nothing executed)")
 
 
@@ -386,11 +423,13 @@ def _parse_or_explain(policy, response: str, geometry):
         ) from error
 
 
-def _execute_or_explain(executor, action) -> None:
+def _execute_or_explain(executor, action) -> bool:
     try:
         executor.execute(action)
     except ValueError as error:
         typer.echo(f"   not executed: {error}")
+        return False
+    return True
 
 
 LayoutOpt = Annotated[str, typer.Option(help="rolling (reuse the cache) or rebuild (published re-prefill).")]
@@ -458,10 +497,12 @@ def replay(
     import json
     from pathlib import Path
 
+    from guiagent.agent.outputs import check_writable
     from guiagent.agent.replay import replay as run_replay
     from guiagent.agent.replay import write_report
     from guiagent.agent.runner import replay_deciders
 
+    check_writable(report, "The report folder (--report)")  # before anything is loaded
     trajectories = _trajectories(source, images, limit)
     options = _replay_options(locals())
     make_decider, set_cell = replay_deciders(options)
@@ -563,6 +604,7 @@ def evaluate(
     from guiagent.agent.evaluate import grid_cells, write_results
     from guiagent.agent.grid import GridPlan, run_grid
     from guiagent.agent.grid import merge as merge_units
+    from guiagent.agent.outputs import check_writable
     from guiagent.agent.runner import replay_deciders
     from guiagent.errors import ConfigError
 
@@ -574,6 +616,7 @@ def evaluate(
         return
     if source is None:
         raise ConfigError("guiagent eval needs a SOURCE (or --merge OUT).", "Pass 'bundled' to try it.")
+    check_writable(out, "The output folder (--out)")  # before anything is loaded
     ranks = Ranks.from_env()
     if launcher not in ("none", "torchrun"):
         raise ConfigError(f"Unknown launcher '{launcher}'.", "Use none or torchrun.")

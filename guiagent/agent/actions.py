@@ -108,6 +108,22 @@ class MobileAction:
     text: str = ""
 
 
+# Caps on the repeat counts a model may ask for. pyautogui repeats a click, key press or wheel click as often as
+# told (presses=10**9 held 4 GB; clicks=60000 kept the stop hotkey waiting 28 s); parsers cut larger counts to
+# these and say so in ParsedResponse.notes.
+MAX_CLICKS = 10  # a click's repeat count: toolkits tell apart up to triple clicks
+MAX_PRESSES = 50  # repeats of one key press (down through a long list)
+MAX_SCROLL = 50  # wheel clicks per scroll: a few screens
+
+
+def cap(count: float, limit: int, what: str, notes: list[str]) -> int:
+    """``count`` (a whole number) cut to ``limit``, with a note in ``notes`` when it was cut."""
+    if count <= limit:
+        return int(count)
+    notes.append(f"{what}={int(count) if count < 10**15 else 'more than 10^15'} capped to {limit}")
+    return limit
+
+
 Action = Click | Move | Drag | Scroll | Hotkey | Press | KeyUp | Type | Wait | Finished | CallUser | MobileAction
 
 TERMINAL = (Finished, CallUser)
@@ -121,6 +137,7 @@ class ParsedResponse:
     actions: tuple[Action, ...]
     reflection: str = ""
     raw: str = field(default="", repr=False)
+    notes: tuple[str, ...] = ()  # what the parser changed, e.g. a count cut to its cap; shown with the step
 
 
 class ParseError(ValueError):

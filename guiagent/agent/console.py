@@ -43,6 +43,8 @@ def format_event(event: StepEvent) -> str:
         lines.append(f"  thought: {thought[:200]}{'...' if len(thought) > 200 else ''}")
     for error in event.parse_errors:
         lines.append(f"  unparsable: {error[:200]}")
+    for note in event.parsed.notes if event.parsed is not None else ():
+        lines.append(f"  note: {note}")
     for outcome in event.outcomes:
         note = f" ({outcome.reason})" if outcome.reason else ""
         clamp = " [clamped to the screen]" if getattr(getattr(outcome.action, "target", None), "clamped", False) else ""

@@ -18,6 +18,7 @@ from PIL import Image
 from guiagent.agent.actions import ParsedResponse, ParseError
 from guiagent.agent.coords import ScreenGeometry
 from guiagent.agent.policy.base import Policy
+from guiagent.agent.policy.bounds import excerpt
 from guiagent.compression.chat import render
 from guiagent.errors import ConfigError, SessionError
 
@@ -32,6 +33,16 @@ class Decision:
     stats: Any = None  # CacheStats of the session after the step (None for scripted runs)
     timings: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0  # tokens prefilled for this step
+
+
+def parse_answer(policy: Policy, raw: str, geometry: ScreenGeometry) -> ParsedResponse:
+    """``policy.parse``, where every failure is the ParseError: nothing a model writes may end the run."""
+    try:
+        return policy.parse(raw, geometry)
+    except ParseError:
+        raise
+    except Exception as error:  # a parser's bug on hostile text is still an unparsable answer, recorded as one
+        raise ParseError(f"the parser failed ({type(error).__name__}: {error})", excerpt(raw)) from error
 
 
 class ScriptExhausted(Exception):
@@ -101,7 +112,7 @@ class ModelDecider:
             )
             decode_s += self.session.last_timings.get("decode_s", 0.0)
             try:
-                parsed = self.policy.parse(raw, geometry)
+                parsed = parse_answer(self.policy, raw, geometry)
                 break
             except ParseError as error:
                 errors.append(str(error))
@@ -148,7 +159,7 @@ class ScriptedDecider:
         self.step += 1
         start = time.perf_counter()
         try:
-            parsed, errors = self.policy.parse(raw, geometry), []
+            parsed, errors = parse_answer(self.policy, raw, geometry), []
         except ParseError as error:
             parsed, errors = None, [str(error)]
         self.policy.record(image, raw)

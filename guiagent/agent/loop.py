@@ -14,7 +14,8 @@ decide. What ends a run, and how the result says so:
 - ``script_exhausted``: a scripted run ran out of answers.
 
 A step in flight when the run stops is reported with its actions marked ``skipped``; nothing half-executed is
-claimed as done.
+claimed as done (an action the stop cut short is ``failed``, with how far it got). A step that acted is reported
+even when a second Ctrl-C interrupts it hard: execution and reporting hold that interrupt until they are done.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from PIL import Image
 from guiagent.agent.actions import Action, CallUser, Finished, ParsedResponse, Wait, describe
 from guiagent.agent.coords import ScreenGeometry
 from guiagent.agent.decide import Decision, ScriptExhausted
-from guiagent.agent.safety import LoopDetector, SafetyRules, screen_hash
+from guiagent.agent.safety import LoopDetector, SafetyRules, Verdict, screen_hash
+from guiagent.agent.stop import ActionInterrupted, interrupts_held
 
 Outcome = Literal["executed", "refused", "denied", "skipped", "failed"]
 
@@ -40,6 +42,7 @@ class ActionOutcome:
     action: Action
     outcome: Outcome
     reason: str = ""
+    verdict: Verdict | None = None  # what the safety rules said (recorded in the trajectory)
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ class AgentLoop:
         self.on_event = on_event or (lambda event: None)
         self.gate = gate or StepGate()
         self.events: list[StepEvent] = []
+        self.line = ""  # typed since the last submit, click or focus change: the safety rules judge it whole
 
     def run(self) -> RunResult:
         """Step until the task ends; never raises for the ways a run normally ends (see the module doc)."""
@@ -180,7 +184,7 @@ class AgentLoop:
             return self._result("script_exhausted", str(error), step - 1)
         except KeyboardInterrupt:
             self.stop.set()
-            return self._result("stopped", "interrupted (Ctrl-C)", step - 1)
+            return self._result("stopped", "interrupted (Ctrl-C)", len(self.events))
 
     def step(self, step: int) -> tuple[str, str]:
         """One observe-decide-act cycle; returns (status, message), status "continue" to go on."""
@@ -188,23 +192,21 @@ class AgentLoop:
         capture = self.capture()
         capture_s = time.perf_counter() - start
         decision = self.decider.decide(capture.image, capture.geometry)
-        status, message, outcomes = "continue", "", []
-        if self.stop.is_set():
-            status, message = "stopped", "stopped while the model was answering"
-        elif decision.parsed is None:
-            message = "unparsable answer; nothing executed"
-        else:
-            start = time.perf_counter()
-            status, message, outcomes = self._act(decision.parsed.actions)
-            decision.timings["execute_s"] = time.perf_counter() - start
-        if decision.parsed is not None:
-            skipped = {id(o.action) for o in outcomes}
-            outcomes += [
-                ActionOutcome(a, "skipped", "the run stopped first")
-                for a in decision.parsed.actions
-                if id(a) not in skipped and not isinstance(a, (Finished, CallUser))
-            ]
-            if status == "continue" and self.loops.observe(screen_hash(capture.image), decision.parsed.actions):
+        status, message, outcomes, interrupted = "continue", "", [], False
+        try:
+            if self.stop.is_set():
+                status, message = "stopped", "stopped while the model was answering"
+            elif decision.parsed is None:
+                message = "unparsable answer; nothing executed"
+            else:
+                start = time.perf_counter()
+                status, message = self._act(decision.parsed.actions, outcomes)
+                decision.timings["execute_s"] = time.perf_counter() - start
+            if (
+                decision.parsed is not None
+                and status == "continue"
+                and self.loops.observe(screen_hash(capture.image), decision.parsed.actions)
+            ):
                 if self.human.ask(
                     f"The agent repeated '{describe(decision.parsed.actions[0])}' "
                     f"{self.loops.limit} times on an unchanged screen. Continue?"
@@ -212,47 +214,65 @@ class AgentLoop:
                     self.loops.reset()
                 else:
                     status, message = "loop", "stopped: the same action repeated on an unchanged screen"
+        except KeyboardInterrupt:  # a second Ctrl-C: still report what this step already did, then stop
+            self.stop.set()
+            status, message, interrupted = "stopped", "interrupted (Ctrl-C)", True
+        if decision.parsed is not None:
+            skipped = {id(o.action) for o in outcomes}
+            outcomes += [
+                ActionOutcome(a, "skipped", "the run stopped first")
+                for a in decision.parsed.actions
+                if id(a) not in skipped and not isinstance(a, (Finished, CallUser))
+            ]
         decision.timings["capture_s"] = capture_s
-        self._emit(step, capture, decision, tuple(outcomes), status)
+        with interrupts_held():
+            self._emit(step, capture, decision, tuple(outcomes), status)
+        if interrupted:
+            raise KeyboardInterrupt
         return status, message
 
-    def _act(self, actions: tuple[Action, ...]) -> tuple[str, str, list[ActionOutcome]]:
-        outcomes: list[ActionOutcome] = []
+    def _act(self, actions: tuple[Action, ...], outcomes: list[ActionOutcome]) -> tuple[str, str]:
+        """Run ``actions`` through the gates, appending each one's outcome to ``outcomes`` as it is known."""
         for action in actions:
             if self.stop.is_set():
-                return "stopped", "stopped between actions", outcomes
+                return "stopped", "stopped between actions"
             if isinstance(action, Finished):
-                return "finished", action.content or "the model reported the task done", outcomes
+                return "finished", action.content or "the model reported the task done"
             if isinstance(action, CallUser):
                 question = f"The agent asks for help{': ' + action.content if action.content else ''}. Continue?"
                 if not self.human.ask(question):
-                    return "call_user", action.content or "the model asked for help", outcomes
+                    return "call_user", action.content or "the model asked for help"
                 outcomes.append(ActionOutcome(action, "executed", "the human answered"))
                 continue
             if isinstance(action, Wait):
                 self.stop.wait(action.seconds)
                 outcomes.append(ActionOutcome(action, "executed"))
                 continue
-            verdict = self.rules.check(action)
+            verdict = self.rules.check(action, self.line)
             if verdict.decision == "refuse":
-                outcomes.append(ActionOutcome(action, "refused", verdict.reason))
-                return "continue", f"refused: {verdict.reason}; the rest of the answer was skipped", outcomes
+                outcomes.append(ActionOutcome(action, "refused", verdict.reason, verdict))
+                return "continue", f"refused: {verdict.reason}; the rest of the answer was skipped"
             if verdict.decision == "ask" and not self.human.confirm(action, verdict.reason):
-                outcomes.append(ActionOutcome(action, "denied", "the human said no"))
-                return "continue", "the human declined an action; the rest of the answer was skipped", outcomes
-            try:
-                self.executor.execute(action)
-            except ValueError as error:  # e.g. a mobile action on a desktop
-                outcomes.append(ActionOutcome(action, "failed", str(error)))
-                continue
-            except Exception as error:
-                if not is_failsafe(error):
-                    raise
-                self.stop.set()
-                outcomes.append(ActionOutcome(action, "failed", "fail-safe corner"))
-                return "failsafe", "pyautogui fail-safe: the pointer reached a screen corner", outcomes
-            outcomes.append(ActionOutcome(action, "executed"))
-        return "continue", "", outcomes
+                outcomes.append(ActionOutcome(action, "denied", "the human said no", verdict))
+                return "continue", "the human declined an action; the rest of the answer was skipped"
+            with interrupts_held():  # the desktop is changing: its outcome is recorded before a hard Ctrl-C lands
+                try:
+                    self.executor.execute(action)
+                except ValueError as error:  # e.g. a mobile action on a desktop
+                    outcomes.append(ActionOutcome(action, "failed", str(error)))
+                    continue
+                except ActionInterrupted as error:  # the stop cut a long action short, between two pieces
+                    outcomes.append(ActionOutcome(action, "failed", str(error)))
+                    return "stopped", "stopped in the middle of an action"
+                except Exception as error:
+                    if not is_failsafe(error):
+                        raise
+                    self.stop.set()
+                    outcomes.append(ActionOutcome(action, "failed", "fail-safe corner"))
+                    return "failsafe", "pyautogui fail-safe: the pointer reached a screen corner"
+                outcomes.append(ActionOutcome(action, "executed", verdict=verdict))
+                self.line = self.rules.line_after(self.line, action)
+        return "continue", ""
 
     def _emit(
         self, step: int, capture: Capture, decision: Decision, outcomes: tuple[ActionOutcome, ...], status: str

@@ -1,8 +1,11 @@
 """Recorder: writes a trajectory as it happens, one flushed line and one PNG per step.
 
 The header goes out when the recorder opens, each step when it completes (image first, then its line), so an
-interrupted run leaves a loadable trajectory with every completed step. Importers use ``write_trajectory`` to
-turn benchmark data into the same format.
+interrupted run leaves a loadable trajectory with every completed step. Both are fsynced, the image (and its
+folder entry) before the line that names it, so after a power cut no line points at a screenshot that never
+reached the disk. Nothing is ever overwritten: a folder that already holds a trajectory file or an images/
+folder is refused, and every file is created exclusively. Importers use ``write_trajectory`` to turn benchmark
+data into the same format.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from PIL import Image
 
 from guiagent.agent.actions import TERMINAL, ParsedResponse
+from guiagent.agent.outputs import check_writable
 from guiagent.agent.trajectory import (
     FILE,
     FORMAT,
@@ -26,6 +31,8 @@ from guiagent.agent.trajectory import (
     action_to_dict,
     geometry_to_dict,
 )
+
+DISK_HINT = "Check that the disk is not full and the folder is still writable; the steps before are kept."
 
 
 def versions() -> dict[str, str]:
@@ -49,18 +56,37 @@ def default_runs_folder() -> Path:
     return base.expanduser() / "runs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
 
 
+def check_record_folder(folder: str | Path) -> Path:
+    """Refuse, before any work, a record folder that holds a trajectory already or cannot be written."""
+    folder = Path(folder).expanduser()
+    if (folder / FILE).exists() or (folder / "images").exists():
+        raise TrajectoryError(
+            f"'{folder}' already holds a trajectory (or its images); it is never overwritten.",
+            "Choose another --record folder.",
+        )
+    return check_writable(folder, "The trajectory folder")
+
+
 class Recorder:
-    """Appends a trajectory to ``folder`` (created; it must not already hold one)."""
+    """Appends a trajectory to ``folder`` (created; it must hold neither a trajectory file nor an images/ folder)."""
 
     def __init__(self, folder: str | Path, *, task: str, source: str = "recorded", **header: Any) -> None:
-        self.folder = Path(folder)
-        if (self.folder / FILE).exists():
+        self.folder = check_record_folder(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "images").mkdir()  # exclusive: another recorder's images are never touched
+            self._file: IO[str] = (self.folder / FILE).open("x", encoding="utf-8")
+            _fsync_folder(self.folder)
+        except FileExistsError as error:
             raise TrajectoryError(
-                f"'{self.folder}' already holds a trajectory; it is never overwritten.",
+                f"'{self.folder}' already holds a trajectory (or its images); it is never overwritten.",
                 "Choose another --record folder.",
-            )
-        (self.folder / "images").mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = (self.folder / FILE).open("a", encoding="utf-8")
+            ) from error
+        except OSError as error:
+            raise TrajectoryError(
+                f"Cannot create the trajectory folder '{self.folder}' ({error.strerror}).",
+                "Choose another --record folder.",
+            ) from error
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self._write(
             {
@@ -79,15 +105,22 @@ class Recorder:
     def record(self, step: int, image: Image.Image, **fields: Any) -> None:
         """One step: the screenshot, then its record (JSON-ready fields, see trajectory.py)."""
         name = f"images/{step:04d}.png"
-        image.save(self.folder / name)
-        self._write({"kind": "step", "step": step, "image": name, **fields})
-        self.steps += 1
+        self._store(name, lambda handle: image.save(handle, format="PNG"))
+        self._step(step, name, fields)
+
+    def record_file(self, step: int, source: Path, **fields: Any) -> None:
+        """One step whose screenshot is an existing file (an importer's), copied byte for byte."""
+        name = f"images/{step:04d}{source.suffix}"
+        with source.open("rb") as original:
+            self._store(name, lambda handle: shutil.copyfileobj(original, handle))
+        self._step(step, name, fields)
 
     def record_event(self, event: Any) -> None:
         """A loop ``StepEvent`` as a step record."""
         parsed: ParsedResponse | None = event.parsed
         actions = parsed.actions if parsed else ()
         outcome = {id(o.action): o.outcome for o in event.outcomes}
+        verdict = {id(o.action): o.verdict.to_dict() for o in event.outcomes if o.verdict is not None}
         self.record(
             event.step,
             event.screenshot,
@@ -96,8 +129,10 @@ class Recorder:
             thought=parsed.thought if parsed else "",
             actions=[action_to_dict(a) for a in actions],
             outcomes=[outcome.get(id(a), "ended" if isinstance(a, TERMINAL) else "skipped") for a in actions],
+            verdicts=[verdict.get(id(a)) for a in actions],  # the safety rules' decision, reason and rule
             status=event.status,
             parse_errors=list(event.parse_errors),
+            notes=list(parsed.notes) if parsed else [],  # counts the parser capped
             timings=event.timings,
             cache=event.stats.summary() if event.stats is not None else None,
         )
@@ -115,10 +150,45 @@ class Recorder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _store(self, name: str, write: Callable[[IO[bytes]], Any]) -> None:
+        """Create ``name`` (never over an existing file), write it and make it durable with its folder entry."""
+        path = self.folder / name
+        try:
+            with path.open("xb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _fsync_folder(path.parent)
+        except FileExistsError as error:
+            raise TrajectoryError(
+                f"'{path}' already exists; a recorded screenshot is never overwritten.",
+                "Each step of a trajectory needs its own step number.",
+            ) from error
+        except OSError as error:
+            raise TrajectoryError(f"Cannot write the screenshot '{path}' ({error.strerror}).", DISK_HINT) from error
+
+    def _step(self, step: int, name: str, fields: dict[str, Any]) -> None:
+        self._write({"kind": "step", "step": step, "image": name, **fields})
+        self.steps += 1
+
     def _write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        try:
+            self._file.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as error:
+            raise TrajectoryError(f"Cannot write to '{self.folder / FILE}' ({error.strerror}).", DISK_HINT) from error
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make new entries in ``folder`` durable (POSIX: fsync the directory; Windows cannot open one, nor needs to)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def write_trajectory(trajectory: Trajectory, folder: str | Path) -> Path:
@@ -128,8 +198,6 @@ def write_trajectory(trajectory: Trajectory, folder: str | Path) -> Path:
         header["screen"] = geometry_to_dict(trajectory.screen)
     with Recorder(folder, task=trajectory.task, source=trajectory.source, **header) as recorder:
         for step in trajectory.steps:
-            name = f"images/{step.step:04d}{step.image.suffix}"
-            shutil.copyfile(step.image, recorder.folder / name)
             record = {
                 "screen": geometry_to_dict(step.screen) if step.screen else None,
                 "instruction": step.instruction,
@@ -138,12 +206,5 @@ def write_trajectory(trajectory: Trajectory, folder: str | Path) -> Path:
                 "actions": step.actions,
                 "expected": step.expected,
             }
-            recorder._write(
-                {
-                    "kind": "step",
-                    "step": step.step,
-                    "image": name,
-                    **{k: v for k, v in record.items() if v not in (None, "", [])},
-                }
-            )
+            recorder.record_file(step.step, step.image, **{k: v for k, v in record.items() if v not in (None, "", [])})
     return Path(folder)

@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from guiagent.agent import metrics
 from guiagent.agent.actions import Action, Click, Drag, Move, ParsedResponse, Scroll
 from guiagent.agent.coords import ScreenGeometry
 from guiagent.agent.executor import DryRunExecutor, check_executable
 from guiagent.agent.loop import ActionOutcome, StepEvent, StepGate
-from guiagent.agent.trajectory import Step, Trajectory, action_from_dict
+from guiagent.agent.trajectory import Step, Trajectory, action_from_dict, load_screenshot
 from guiagent.errors import ConfigError
 
 DEFAULT_METRIC = {
@@ -186,8 +184,7 @@ def replay(
                 return ReplaySummary(results, dict(config or {}, metric=metric or "default", stopped=True))
             number += 1
             geometry = trajectory.geometry(step)
-            with Image.open(step.image) as opened:
-                image = opened.convert("RGB")
+            image = load_screenshot(step)  # one sentence naming the step when it cannot be decoded
             decision = decider.decide(image, geometry)
             for action in decision.parsed.actions if decision.parsed else ():
                 try:
@@ -238,9 +235,14 @@ def replay(
 def write_report(summary: ReplaySummary, out: str | Path) -> Path:
     """``OUT/steps.jsonl`` and ``OUT/summary.json``."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "steps.jsonl").open("w", encoding="utf-8") as handle:
-        for result in summary.steps:
-            handle.write(json.dumps(result.record(), ensure_ascii=False, default=str) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str) + "\n")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "steps.jsonl").open("w", encoding="utf-8") as handle:
+            for result in summary.steps:
+                handle.write(json.dumps(result.record(), ensure_ascii=False, default=str) + "\n")
+        (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str) + "\n")
+    except OSError as error:
+        raise ConfigError(
+            f"The report cannot be written to '{out}' ({error.strerror or error}).", "Choose another --report folder."
+        ) from error
     return out

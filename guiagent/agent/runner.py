@@ -16,11 +16,17 @@ from guiagent.agent.decide import ModelDecider, ScriptedDecider
 from guiagent.agent.policy.base import Policy
 from guiagent.agent.policy.opencua import OpenCUAPolicy
 from guiagent.agent.policy.uitars import UITarsPolicy
+from guiagent.compression.budget import Budget
 from guiagent.errors import ConfigError
 
 POLICIES: dict[str, type[Policy]] = {"uitars": UITarsPolicy, "opencua": OpenCUAPolicy}
 FAMILY_POLICY = {"qwen2_5_vl": "uitars", "opencua": "opencua"}
 SCRIPTED = "scripted:"
+# The first step a budget must fit: one 1080p screenshot is ~2,700 visual tokens, before any prompt or history.
+FIRST_STEP_TOKENS = 2_700
+# A model's K+V bytes per token over all layers, for memory budgets before a model is loaded: Qwen2.5-VL-3B in
+# bf16 (36 layers x 2 KV heads x 128 dims x 2 x 2 bytes), the smallest real checkpoint guiagent runs.
+SMALLEST_BYTES_PER_TOKEN = 36_864
 
 
 @dataclass
@@ -46,11 +52,46 @@ class RunOptions:
     max_memory: str | None = None  # with device_map: "0=20GiB,cpu=64GiB"
 
 
+def check_task(task: str) -> None:
+    if not task.strip():
+        raise ConfigError("The task is empty.", "Say what the agent should do, e.g. guiagent run 'open the settings'.")
+
+
+def check_cache(method: str, budget: str) -> None:
+    """Refuse a method or budget that cannot be read, or a budget that holds less than the method's observation
+    window on the first step (the published ``min(window, budget - 2)`` keeps the whole window from window + 2).
+
+    Refused rather than warned about: with fewer tokens a layer holds little beyond the window, so every answer is
+    noise, and a warning scrolls away while a long run spends GPU time on nothing.
+    """
+    from guiagent.compression.presses import method_defaults, normalize_method  # imports torch
+
+    name, parsed = normalize_method(method), Budget.parse(budget)
+    if name == "full":
+        return
+    floor = int(method_defaults(name).get("window", 8)) + 2
+    held = parsed.tokens_per_layer(FIRST_STEP_TOKENS, SMALLEST_BYTES_PER_TOKEN)
+    if held < floor:
+        raise ConfigError(
+            f"Budget {parsed} holds about {held} tokens per layer of a first step (one 1080p screenshot, "
+            f"~{FIRST_STEP_TOKENS:,} tokens), fewer than the {floor} that {name}'s observation window needs.",
+            "Use a larger budget, e.g. 20 (percent) or 4096t.",
+        )
+
+
+def check_options(options: RunOptions) -> None:
+    """What a run would fail on later, or a scripted run (no model, no cache) would silently ignore: refused
+    before any work, so a script rehearses exactly the command line a model run accepts."""
+    check_task(options.task)
+    check_cache(options.method, options.budget)
+
+
 def make_policy(
     family: str, task: str, grid: ImageGrid, *, layout: str = "rolling", variant: str = "computer"
 ) -> Policy:
     if family not in POLICIES:
         raise ConfigError(f"Unknown policy family '{family}'.", f"Use one of {', '.join(POLICIES)}.")
+    check_task(task)
     try:
         if family == "uitars":
             return UITarsPolicy(task, grid, variant=variant, layout=layout)

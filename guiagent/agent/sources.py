@@ -59,7 +59,7 @@ def load_source(source: str | Path, *, images: str | Path | None = None, limit: 
 def _first_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON: not this layout
         return None
 
 

@@ -9,6 +9,11 @@ A trajectory is a folder::
 The file is written append-only and flushed after every step, so a crash or Ctrl-C loses at most the step in
 flight; a truncated last line (the process died mid-write) is detected on load, reported, and skipped.
 
+Reading never trusts the file: every record a reader uses is checked field by field (records.py) and a wrong
+one is one sentence naming the file, line and field; a step's ``image`` must resolve (links followed) inside
+the trajectory folder, so no file outside it is ever opened; screenshots are checked when loaded (a missing or
+unreadable one skips its step with a warning) and decoded only when used. The loader never changes a file.
+
 Header (first line)::
 
     {"kind": "header", "format": "guiagent-trajectory", "version": 1, "task": "...", "source": "recorded",
@@ -29,11 +34,16 @@ Step::
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
+from guiagent.agent import images
 from guiagent.agent.actions import (
     Action,
     CallUser,
@@ -51,11 +61,27 @@ from guiagent.agent.actions import (
     Wait,
 )
 from guiagent.agent.coords import ScreenGeometry
+from guiagent.agent.records import (
+    FieldError,
+    a_type,
+    brief,
+    check_action,
+    check_header,
+    check_step,
+    text,
+    unencodable_field,
+    whole,
+)
 from guiagent.errors import GuiAgentError
 
 FORMAT = "guiagent-trajectory"
 VERSION = 1
 FILE = "trajectory.jsonl"
+MAX_LINE = 16 * 2**20  # bytes; a real record is a few KiB (an AndroidControl step with its a11y tree, ~100 KiB)
+DAMAGED = "The file is damaged; keep the lines before it and drop the rest (guiagent never changes the file)."
+EDITED = "The file was edited or damaged; fix or drop that line (guiagent never changes the file)."
+OUTSIDE = "A trajectory's screenshots live in its own folder (images/NNNN.png); guiagent reads nothing outside it."
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # a \ud800-style escape: JSON's only way to a lone surrogate
 
 
 class TrajectoryError(GuiAgentError):
@@ -78,6 +104,7 @@ class Step:
     timings: dict[str, float] = field(default_factory=dict)
     cache: dict[str, Any] | None = None
     expected: dict[str, Any] | None = None
+    where: str = ""  # "FILE, line N" for a loaded step (for messages)
 
 
 @dataclass
@@ -99,10 +126,27 @@ class Trajectory:
             return step.screen
         if self.screen is not None:
             return self.screen
-        from PIL import Image
+        try:
+            size = images.inspect(step.image, verify=False)  # checked when loaded; decoded right after
+        except images.ImageProblem as problem:
+            raise _unusable(step, problem) from problem
+        return ScreenGeometry((0, 0), size, size)
 
-        with Image.open(step.image) as image:
-            return ScreenGeometry((0, 0), image.size, image.size)
+
+def load_screenshot(step: Step) -> Image.Image:
+    """A step's screenshot as RGB; one sentence naming the step when it cannot be decoded."""
+    try:
+        return images.decode(step.image)
+    except images.ImageProblem as problem:
+        raise _unusable(step, problem) from problem
+
+
+def _unusable(step: Step, problem: images.ImageProblem) -> TrajectoryError:
+    where = f"{step.where}: the" if step.where else "The"
+    return TrajectoryError(
+        f"{where} screenshot {step.image} of step {step.step} {problem}.",
+        "Restore the file, or drop the step's line from the trajectory (a copy of the folder keeps the original).",
+    )
 
 
 # -- geometry and actions as JSON ------------------------------------------------------------------------------
@@ -112,10 +156,6 @@ def geometry_to_dict(geometry: ScreenGeometry) -> dict[str, list[int]]:
         "logical_size": list(geometry.logical_size),
         "image_size": list(geometry.image_size),
     }
-
-
-def geometry_from_dict(data: dict[str, Any]) -> ScreenGeometry:
-    return ScreenGeometry(tuple(data["origin"]), tuple(data["logical_size"]), tuple(data["image_size"]))
 
 
 def _target(target: Target | None) -> dict[str, Any] | None:
@@ -161,7 +201,11 @@ def _target_from(data: dict[str, Any] | None) -> Target | None:
 
 
 def action_from_dict(data: dict[str, Any]) -> Action:
-    """The inverse of ``action_to_dict`` (for scoring replays against a recorded run)."""
+    """The inverse of ``action_to_dict`` (for scoring replays against a recorded run); checked first."""
+    try:
+        check_action(data, "action")
+    except FieldError as error:
+        raise TrajectoryError(f"A recorded action is malformed: {error}.", EDITED) from error
     kind = data.get("type")
     match kind:
         case "click":
@@ -188,88 +232,165 @@ def action_from_dict(data: dict[str, Any]) -> Action:
             return CallUser(data.get("content", ""))
         case "mobile":
             return MobileAction(data["name"], _target_from(data.get("target")), data.get("text", ""))
-    raise TrajectoryError(
-        f"Recorded action type {kind!r} is unknown.",
-        "The trajectory was written by a newer guiagent, or edited by hand.",
-    )
+    raise AssertionError(f"check_action let an unknown type through: {kind!r}")
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
-def read_records(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """The JSON records of a trajectory file and warnings (a truncated last line is skipped, not fatal)."""
-    records, warnings = [], []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    complete = lines[:-1] if lines and lines[-1] else lines  # text after the last newline never finished
-    if lines and lines[-1].strip():
-        warnings.append(f"{path}: the last line was cut off mid-write (the run was interrupted); it is ignored.")
-    for number, line in enumerate(complete, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise TrajectoryError(
-                f"{path}, line {number}, is not valid JSON ({error.msg}).",
-                "The file is damaged; keep the lines before it and drop the rest.",
-            ) from error
+def read_records(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
+    """(line number, record) for each JSON line of a trajectory file, and warnings.
+
+    A truncated last line is skipped with a warning (the run was interrupted mid-write); anything else that is
+    not one JSON object per line is one sentence naming the line.
+    """
+    records: list[tuple[int, dict[str, Any]]] = []
+    warnings: list[str] = []
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise TrajectoryError(f"{path} cannot be read ({error.strerror}).", "Check the file's permissions.") from error
+    with handle:
+        for number in itertools.count(1):
+            line = handle.readline(MAX_LINE + 1)
+            if len(line) > MAX_LINE:
+                raise TrajectoryError(
+                    f"{path}, line {number}, is longer than {MAX_LINE // 2**20} MiB, far beyond any record.", DAMAGED
+                )
+            if not line.endswith(b"\n"):  # text after the last newline never finished
+                if line.strip():
+                    warnings.append(
+                        f"{path}: the last line was cut off mid-write (the run was interrupted); it is ignored."
+                    )
+                break
+            record = _parse_line(path, number, line)
+            if record is not None:
+                records.append((number, record))
     return records, warnings
 
 
+def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any] | None:
+    where = f"{path}, line {number},"
+    try:
+        decoded = line.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise TrajectoryError(f"{where} is not UTF-8 text (byte {error.start + 1} of the line).", DAMAGED) from error
+    if not decoded.strip():
+        return None
+    try:
+        record = json.loads(decoded)
+    except json.JSONDecodeError as error:
+        raise TrajectoryError(f"{where} is not valid JSON ({error.msg}).", DAMAGED) from error
+    except RecursionError as error:
+        raise TrajectoryError(f"{where} is not valid JSON (it nests deeper than a record can).", DAMAGED) from error
+    except ValueError as error:  # e.g. a number with more digits than Python converts
+        raise TrajectoryError(f"{where} is not valid JSON ({brief(error)}).", DAMAGED) from error
+    if not isinstance(record, dict):
+        raise TrajectoryError(f"{where} is {a_type(record)}, not a JSON object.", EDITED)
+    if _SURROGATE.search(line) and (name := unencodable_field(record)) is not None:
+        raise TrajectoryError(f"{path}, line {number}: '{name}' holds text that is not valid Unicode.", EDITED)
+    return record
+
+
 def load_trajectory(folder: str | Path) -> Trajectory:
-    """Read a trajectory folder written by ``Recorder`` (or by an importer)."""
+    """Read a trajectory folder written by ``Recorder`` (or by an importer); see the module doc for the rules."""
     folder = Path(folder)
     path = folder / FILE if folder.is_dir() else folder
-    if not path.exists():
+    if not (path.exists() or path.is_symlink()):
         raise TrajectoryError(
             f"'{folder}' has no {FILE}, so it is not a guiagent trajectory.",
             "Pass a folder written by 'guiagent run' or a supported benchmark folder.",
         )
+    root = path.parent.resolve()
+    if not _resolve(path, f"{path}").is_relative_to(root):
+        raise TrajectoryError(f"{path} is a link to a file outside its folder ({path.resolve()}).", OUTSIDE)
+    if not path.is_file():
+        raise TrajectoryError(f"{path} is not a file.", "Pass a folder written by 'guiagent run'.")
     records, warnings = read_records(path)
-    if not records or records[0].get("kind") != "header" or records[0].get("format") != FORMAT:
+    header_line, header = records[0] if records else (0, {})
+    if header.get("kind") != "header" or header.get("format") != FORMAT:
         raise TrajectoryError(
             f"{path} does not start with a guiagent trajectory header.",
             "Pass a folder written by 'guiagent run' or a supported benchmark folder.",
         )
-    header = records[0]
-    if header.get("version", 0) > VERSION:
+    version = _checked(path, header_line, header.get("version"), lambda value: whole(value, "version", 1))
+    if version > VERSION:
         raise TrajectoryError(
-            f"{path} has format version {header['version']}; this guiagent reads up to {VERSION}.", "Upgrade guiagent."
+            f"{path} has format version {version}; this guiagent reads up to {VERSION}.", "Upgrade guiagent."
         )
-    root = path.parent
-    steps = []
-    for record in records[1:]:
-        if record.get("kind") != "step":
-            continue
-        image = root / record["image"]
-        if not image.exists():
-            warnings.append(f"step {record['step']}: screenshot {image} is missing; the step is skipped.")
-            continue
-        steps.append(step_from_record(record, image))
-    screen = geometry_from_dict(header["screen"]) if header.get("screen") else None
+    fields = _checked(path, header_line, header, check_header)
+    steps: list[Step] = []
+    skipped: list[str] = []  # why each step without a usable screenshot was left out
+    seen: dict[int, int] = {}  # step number -> line
+    for number, record in records[1:]:
+        kind = _checked(path, number, record.get("kind"), lambda value: text(value, "kind"))
+        if kind == "header":
+            raise TrajectoryError(
+                f"{path}, line {number}, is a second header (the first is line {header_line}).", EDITED
+            )
+        if kind == "step":
+            step = _load_step(path, root, number, record, seen)
+            if isinstance(step, Step):
+                steps.append(step)
+            else:
+                skipped.append(step)
+        elif kind != "note":
+            warnings.append(f"{path}, line {number}: record kind {kind[:40]!r} is unknown; the line is ignored.")
+    if skipped and not steps:
+        raise TrajectoryError(
+            f"{path}: none of its {len(skipped)} step(s) has a usable screenshot, so there is nothing to replay.",
+            f"The first: {skipped[0]}",
+        )
+    warnings += skipped
     return Trajectory(
-        task=header.get("task", ""),
+        task=fields["task"],
         steps=steps,
-        screen=screen,
-        source=header.get("source", "recorded"),
-        name=header.get("name") or root.name,
-        meta=header.get("meta", {}),
+        screen=fields["screen"],
+        source=fields["source"],
+        name=fields["name"] or root.name,
+        meta=dict(fields["meta"]),
         header=header,
         warnings=warnings,
     )
 
 
-def step_from_record(record: dict[str, Any], image: Path) -> Step:
-    return Step(
-        step=int(record["step"]),
-        image=image,
-        screen=geometry_from_dict(record["screen"]) if record.get("screen") else None,
-        instruction=record.get("instruction"),
-        raw=record.get("raw", ""),
-        thought=record.get("thought", ""),
-        actions=record.get("actions", []),
-        outcomes=record.get("outcomes", []),
-        status=record.get("status", ""),
-        timings=record.get("timings", {}),
-        cache=record.get("cache"),
-        expected=record.get("expected"),
-    )
+def _load_step(path: Path, root: Path, number: int, record: dict[str, Any], seen: dict[int, int]) -> Step | str:
+    """A checked step, or why it is skipped (its screenshot is missing or unreadable)."""
+    where = f"{path}, line {number}"
+    fields = _checked(path, number, record, check_step)
+    if fields["step"] in seen:
+        raise TrajectoryError(f"{where}: 'step' {fields['step']} repeats line {seen[fields['step']]}.", EDITED)
+    seen[fields["step"]] = number
+    image = _inside(root, record["image"], where)
+    try:
+        images.inspect(image)
+    except images.ImageProblem as problem:
+        return f"{where}: step {fields['step']}'s screenshot {str(image)[:200]} {problem}; the step is skipped."
+    return Step(image=image, where=where, **fields)
+
+
+def _inside(root: Path, name: str, where: str) -> Path:
+    """The screenshot ``name`` resolved (links followed) inside ``root``, or one sentence refusing it."""
+    if Path(name).is_absolute():
+        raise TrajectoryError(
+            f"{where}: 'image' is the absolute path {name[:200]!r}, not a path inside the folder.", OUTSIDE
+        )
+    resolved = _resolve(root / name, where)
+    if not resolved.is_relative_to(root):
+        raise TrajectoryError(f"{where}: 'image' {name[:200]!r} leads outside the trajectory folder.", OUTSIDE)
+    return resolved
+
+
+def _resolve(path: Path, where: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop
+        raise TrajectoryError(
+            f"{where}: the path {str(path)[:200]!r} cannot be resolved ({brief(error)}).", OUTSIDE
+        ) from error
+
+
+def _checked(path: Path, number: int, value: Any, check) -> Any:
+    """``check(value)``, with a ``FieldError`` turned into one sentence naming the file and line."""
+    try:
+        return check(value)
+    except FieldError as error:
+        raise TrajectoryError(f"{path}, line {number}: {error}.", EDITED) from error

@@ -30,8 +30,8 @@ def guiagent(display: str, *args: str, timeout: float = 120.0) -> subprocess.Com
     )
 
 
-def act(display: str, response: str) -> str:
-    done = guiagent(display, "act", response)
+def act(display: str, response: str, *flags: str) -> str:
+    done = guiagent(display, "act", *flags, response)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -48,7 +48,8 @@ def test_act_lands_every_action_form_on_the_intended_widget(display, demo_app):
     demo_app.wait_for("dialog_closed")
 
     entry = box_point(w["entry"])
-    act(display, f"Action: click(start_box='{entry}')\n\ntype(content='it\\'s \"quoted\"\\n')")
+    submit = f"Action: click(start_box='{entry}')\n\ntype(content='it\\'s \"quoted\"\\n')"
+    act(display, submit, "--confirm", "never")  # a submit asks by default, and nobody is there to say yes
     demo_app.wait_for("submit", value='it\'s "quoted"')
     act(display, "Action: hotkey(key='ctrl a')")
     assert "ctrl" in demo_app.wait_for("key", keysym="a")["modifiers"]

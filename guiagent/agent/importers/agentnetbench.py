@@ -12,9 +12,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from guiagent.agent.importers.androidcontrol import image_path, read_json_file, screenshot_geometry
+from guiagent.agent.records import FieldError, a_type, check_agentnet_actions, items, text
 from guiagent.agent.trajectory import Step, Trajectory, TrajectoryError
 
 SCHEMA = "agentnetbench"
+HINT = (
+    "An AgentNetBench task is an object with 'task_id' and 'steps': [{'image', 'ground_truth_actions', "
+    "'alternative_options'?, ...}], as OpenCUA's evaluation/agentnetbench ships it."
+)
 
 
 def is_agentnetbench(folder: Path) -> bool:
@@ -24,7 +30,7 @@ def is_agentnetbench(folder: Path) -> bool:
     for path in sorted(folder.glob("*.json"))[:3]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON: not a task file
             continue
         if isinstance(data, dict) and "task_id" in data and "steps" in data:
             return True
@@ -47,32 +53,44 @@ def load_agentnetbench(
 
 
 def _load_task(path: Path, image_dir: Path) -> Trajectory:
-    try:
-        task = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise TrajectoryError(
-            f"{path} is not valid JSON (line {error.lineno}: {error.msg}).", "Re-download the benchmark file."
-        ) from error
+    task = read_json_file(path, "AgentNetBench task file", "Re-download the benchmark file.")
     if not isinstance(task, dict) or not isinstance(task.get("steps"), list):
         raise TrajectoryError(
             f"{path} has no 'steps' list, so it is not an AgentNetBench task.", "Point at AgentNetBench task files."
         )
-    trajectory = Trajectory(
-        task=task.get("high_level_task_description") or task.get("user_task_description", ""),
-        steps=[],
-        source=SCHEMA,
-        name=str(task.get("task_id", path.stem)),
-        meta={"file": str(path), "meta_info": task.get("meta_info")},
-    )
+    try:
+        description = task.get("high_level_task_description") or task.get("user_task_description") or ""
+        trajectory = Trajectory(
+            task=text(description, "high_level_task_description"),
+            steps=[],
+            source=SCHEMA,
+            name=str(task.get("task_id", path.stem)),
+            meta={"file": str(path), "meta_info": task.get("meta_info")},
+        )
+    except FieldError as error:
+        raise TrajectoryError(f"AgentNetBench task file '{path}': {error}.", HINT) from error
     for index, step in enumerate(task["steps"], start=1):
+        where = f"AgentNetBench task file '{path}', step {index}"
+        if not isinstance(step, dict):
+            raise TrajectoryError(f"{where} is {a_type(step)}, not an object.", HINT)
         if "image" not in step or "ground_truth_actions" not in step:
-            raise TrajectoryError(
-                f"{path}: step {index} lacks 'image' or 'ground_truth_actions'.",
-                "The file does not follow the AgentNetBench schema.",
-            )
-        image = image_dir / step["image"]
+            raise TrajectoryError(f"{where} lacks 'image' or 'ground_truth_actions'.", HINT)
+        try:
+            name = text(step["image"], "image")
+            check_agentnet_actions(step["ground_truth_actions"], "ground_truth_actions")
+            for position, option in enumerate(items(step.get("alternative_options") or [], "alternative_options")):
+                check_agentnet_actions(option, f"alternative_options[{position}]")
+        except FieldError as error:
+            raise TrajectoryError(f"{where}: {error}.", HINT) from error
+        image = image_path(image_dir, name)
+        if image is None:
+            raise TrajectoryError(f"{where} has 'image' {name[:200]!r}, which leads outside {image_dir}.", HINT)
         if not image.exists():
             trajectory.warnings.append(f"{path.name} step {index}: screenshot {image} is missing; step skipped.")
+            continue
+        geometry, problem = screenshot_geometry(image)
+        if geometry is None:
+            trajectory.warnings.append(f"{path.name} step {index}: {problem}; step skipped.")
             continue
         trajectory.steps.append(
             Step(

@@ -18,9 +18,9 @@ wins when both are present).
 
 Paths, as the harness launch scripts set them: GUI-KV ``--androidcontrol_test AndroidControl/data`` (holding
 ``500_steps.json``) and ``--androidcontrol_imgs AndroidControl/images``; STaR-KV ``androidcontrol/data`` and
-``androidcontrol``. ``screenshot`` is relative to the images folder (absolute paths are used as they are).
-Without ``images`` the first of ``<json folder>/../images`` (GUI-KV), ``<json folder>/..`` (STaR-KV) and
-``<json folder>`` that holds the samples' screenshots is used.
+``androidcontrol``. ``screenshot`` is relative to the images folder and must stay inside it (absolute paths are
+used as they are). Without ``images`` the first of ``<json folder>/../images`` (GUI-KV), ``<json folder>/..``
+(STaR-KV) and ``<json folder>`` that holds the samples' screenshots is used.
 
 The helpers ``read_json_file``, ``pick_image_root`` and ``screenshot_geometry`` are shared with the ScreenSpot
 importer.
@@ -29,11 +29,14 @@ importer.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from guiagent.agent import images
 from guiagent.agent.coords import ScreenGeometry
+from guiagent.agent.records import a_type, brief, is_number, type_name
 from guiagent.agent.trajectory import Step, Trajectory, TrajectoryError
 
 SCHEMA = "androidcontrol"
@@ -83,13 +86,17 @@ def read_json_file(path: Path, what: str, hint: str) -> Any:
         ) from error
     except OSError as error:
         raise TrajectoryError(f"{what} '{path}' cannot be read ({error.strerror}).", hint) from error
+    damaged = "The file is damaged or cut off; re-download or re-export it."
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise TrajectoryError(
-            f"{what} '{path}' is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).",
-            "The file is damaged or cut off; re-download or re-export it.",
+            f"{what} '{path}' is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).", damaged
         ) from error
+    except RecursionError as error:
+        raise TrajectoryError(f"{what} '{path}' is not valid JSON (it nests too deeply to read).", damaged) from error
+    except ValueError as error:  # e.g. a number with more digits than Python converts
+        raise TrajectoryError(f"{what} '{path}' is not valid JSON ({brief(error)}).", damaged) from error
 
 
 def pick_image_root(
@@ -116,43 +123,29 @@ def pick_image_root(
     return (existing[0] if existing else candidates[0]), list(candidates)
 
 
-def screenshot_geometry(image: Path) -> tuple[ScreenGeometry | None, str | None]:
-    """The screen a screenshot shows (its own pixel size, origin 0, 0) or, when unusable, why."""
+def screenshot_geometry(image: Path | None) -> tuple[ScreenGeometry | None, str | None]:
+    """The screen a screenshot shows (its own pixel size, origin 0, 0) or, when unusable, why.
+
+    ``None`` is a path that leads outside the images folder (see ``image_path``): refused, never opened.
+    """
+    if image is None:
+        return None, "the screenshot path leads outside the images folder (nothing outside it is read)"
     if not image.is_file():
         return None, f"screenshot {image} does not exist"
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(image) as opened:
-            size = opened.size
-    except (UnidentifiedImageError, OSError) as error:
-        return None, f"screenshot {image} cannot be read as an image ({error.__class__.__name__})"
-    if size[0] <= 0 or size[1] <= 0:
-        return None, f"screenshot {image} has no pixels ({size[0]}x{size[1]})"
+        size = images.inspect(image, verify=False)  # the header: damage shows when the step is decoded
+    except images.ImageProblem as problem:
+        return None, f"screenshot {image} {problem}"
     return ScreenGeometry((0, 0), size, size), None
 
 
-def type_name(value: Any) -> str:
-    """A JSON-ish name for a Python value's type (for messages)."""
-    return {
-        dict: "object",
-        list: "list",
-        str: "string",
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        type(None): "null",
-    }.get(type(value), type(value).__name__)
+def image_path(root: Path, name: str) -> Path | None:
+    """``root / name`` when it stays inside ``root`` as written (no ``..`` out of it, not absolute), else None.
 
-
-def a_type(value: Any) -> str:
-    """The type of a value with its article, for messages: 'a string', 'an object', 'null'."""
-    name = type_name(value)
-    return name if name == "null" else ("an " if name[0] in "aeiou" else "a ") + name
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    Links are not followed: benchmark folders are often links into a download cache.
+    """
+    path = Path(os.path.normpath(root / name))
+    return path if not Path(name).is_absolute() and path.is_relative_to(os.path.normpath(root)) else None
 
 
 def check_limit(limit: int | None) -> None:
@@ -235,8 +228,8 @@ def load_androidcontrol(path: Path, images: Path | None = None, limit: int | Non
                     f"{path.name} sample {sample['index']}: action_type '{sample['action']['action_type']}' is not "
                     f"one of {', '.join(ACTION_TYPES)}; it is kept but no prediction will match it."
                 )
-            image = Path(sample["screenshot"])
-            image = image if image.is_absolute() else root / image
+            absolute = Path(sample["screenshot"]).is_absolute()  # used as it is (see the module doc)
+            image = Path(sample["screenshot"]) if absolute else image_path(root, sample["screenshot"])
             geometry, problem = screenshot_geometry(image)
             if geometry is None:
                 warnings.append(f"{path.name} sample {sample['index']}: {problem}; the sample is skipped.")
@@ -373,6 +366,13 @@ def _flatten(tree: list[Any], where: str) -> list[dict[str, Any]]:
                 f"{{{', '.join(BBOX_KEYS)}}}.",
                 "The harnesses look up the ground-truth element by these pixel boxes.",
             )
+        for name in ("text", "content_description"):
+            if item.get(name) is not None and not isinstance(item[name], str):
+                raise TrajectoryError(
+                    f"{where} has accessibility_tree node {number} with '{name}' as {a_type(item[name])}, "
+                    "not a string.",
+                    "The harnesses compare these labels as text.",
+                )
         nodes.append(dict(item))
     return nodes
 

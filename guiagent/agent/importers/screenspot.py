@@ -31,14 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from guiagent.agent.importers.androidcontrol import (
-    a_type,
     check_limit,
-    is_number,
+    image_path,
     pick_image_root,
     read_json_file,
     screenshot_geometry,
-    type_name,
 )
+from guiagent.agent.records import a_type, is_number, type_name
 from guiagent.agent.trajectory import Step, Trajectory, TrajectoryError
 
 SCHEMA = "screenspot"
@@ -103,7 +102,7 @@ def load_screenspot_v2(
     trajectories: list[Trajectory] = []
     warnings: list[str] = []
     for split, path, index, sample in loaded:
-        image = root / sample["img_filename"]
+        image = image_path(root, sample["img_filename"])
         geometry, problem = screenshot_geometry(image)
         if geometry is None:
             warnings.append(f"{path.name} sample {index}: {problem}; the sample is skipped.")
@@ -192,7 +191,7 @@ def load_screenspot_pro(annotations: Path, images: Path | None = None, limit: in
     trajectories: list[Trajectory] = []
     warnings: list[str] = []
     for path, index, sample in loaded:
-        image = root / sample["img_filename"]
+        image = image_path(root, sample["img_filename"])
         geometry, problem = screenshot_geometry(image)
         if geometry is None:
             warnings.append(f"{path.name} sample {index}: {problem}; the sample is skipped.")

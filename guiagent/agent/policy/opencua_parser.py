@@ -3,7 +3,8 @@
 The code is read as data, never run: the module may hold only calls of ``pyautogui.<name>(...)`` or
 ``computer.<name>(...)`` whose arguments are literals, each checked against the pyautogui signature it imitates.
 Anything else (imports, assignments, loops, other names, computed arguments) raises ``ParseError`` naming the
-offending statement.
+offending statement. The code is measured before ``ast`` reads it (see ``bounds``), and repeat counts are capped
+(``actions.MAX_CLICKS`` ...) with a note.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Callable
 from functools import partial
 
 from guiagent.agent.actions import (
+    MAX_CLICKS,
+    MAX_PRESSES,
+    MAX_SCROLL,
     Action,
     Button,
     Click,
@@ -31,14 +35,16 @@ from guiagent.agent.actions import (
     Target,
     Type,
     Wait,
+    cap,
 )
 from guiagent.agent.coords import ImageGrid, ScreenGeometry
+from guiagent.agent.policy.bounds import check_actions, check_answer, check_code, excerpt, guarded
 
 _CODE_BLOCK = re.compile(r"```(?:python|code)?[ \t]*\n(.*?)```", re.S)
 _THOUGHT = re.compile(r"^##\s*Thought:?(.*?)(?=^##|^```|\Z)", re.S | re.M)
 _MODULES = ("pyautogui", "computer")
 _BUTTONS = ("left", "right", "middle")
-# pyautogui's pacing arguments: accepted, since models emit them, and dropped.
+# pyautogui's pacing arguments: accepted, since models emit them, checked (see _check_timing), and dropped.
 _TIMING = frozenset({"duration", "interval", "tween", "logScreenshot", "_pause"})
 
 
@@ -51,6 +57,7 @@ class _Program:
 
     def __init__(self, to_target: Callable[[float, float], Target]) -> None:
         self.actions: list[Action] = []
+        self.notes: list[str] = []  # counts cut to their caps
         self.pointer: Target | None = None
         self._to_target = to_target
 
@@ -89,7 +96,8 @@ def _clicker(clicks: int = 1, button: Button = "left") -> Callable[..., None]:
     ) -> None:
         if button not in _BUTTONS:
             raise _Refused(f"button must be one of {', '.join(_BUTTONS)}, got {button!r}")
-        program.actions.append(Click(program.point(x, y), button, _count(clicks, "clicks")))
+        count = cap(_count(clicks, "clicks"), MAX_CLICKS, "clicks", program.notes)
+        program.actions.append(Click(program.point(x, y), button, count))
 
     return handler
 
@@ -115,10 +123,11 @@ def _scroller(positive: str, negative: str) -> Callable[..., None]:
 
     def handler(program: _Program, clicks: object, x: object = None, y: object = None) -> None:
         amount = _number(clicks, "clicks")
-        if amount == 0 or amount != int(amount):
+        if amount == 0 or not float(amount).is_integer():
             raise _Refused(f"scroll amount must be a non-zero whole number, got {clicks!r}")
         target = None if x is None and y is None else program.point(x, y)
-        program.actions.append(Scroll(positive if amount > 0 else negative, target, abs(int(amount))))
+        count = cap(abs(amount), MAX_SCROLL, "scroll clicks", program.notes)
+        program.actions.append(Scroll(positive if amount > 0 else negative, target, count))
 
     return handler
 
@@ -134,7 +143,8 @@ def _press(program: _Program, keys: object, *, presses: object = 1) -> None:
     names = [_key(key) for key in (keys if isinstance(keys, list) else [keys])]
     if not names:
         raise _Refused("press needs at least one key")
-    program.actions.extend(Press(name) for _ in range(_count(presses, "presses")) for name in names)
+    count = cap(_count(presses, "presses"), MAX_PRESSES, "presses", program.notes)
+    program.actions.extend(Press(name) for _ in range(count) for name in names)
 
 
 def _hotkey(program: _Program, *keys: object) -> None:
@@ -194,23 +204,44 @@ def _literal(node: ast.expr) -> object:
         raise _Refused("arguments must be literals") from error
 
 
-def _call_parts(statement: ast.stmt) -> tuple[str, list[object], dict[str, object]]:
+def _check_timing(keyword: ast.keyword) -> None:
+    """A pacing argument is dropped, but only once it is what pyautogui takes: never a computed expression."""
+    node = keyword.value
+    if keyword.arg == "tween":
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "pyautogui"):
+            raise _Refused("tween must be a pyautogui easing function, like pyautogui.easeInQuad")
+        return
+    value = _literal(node)
+    if keyword.arg == "logScreenshot":
+        if value is not None and not isinstance(value, bool):
+            raise _Refused(f"logScreenshot must be True, False or None, got {value!r}")
+    elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise _Refused(f"{keyword.arg} must be a finite number of seconds >= 0, got {value!r}")
+
+
+def _call_parts(statement: ast.stmt, code: str) -> tuple[str, list[object], dict[str, object]]:
     """(``module.function``, positional, keyword arguments) of a statement that is a plain allowed call."""
     call = statement.value if isinstance(statement, ast.Expr) else None
     if not isinstance(call, ast.Call):
         raise _Refused(f"{type(statement).__name__} statements are not allowed, only pyautogui/computer calls")
     func = call.func
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _MODULES):
-        raise _Refused(f"calling {ast.unparse(func)} is not allowed, only pyautogui/computer functions")
+        called = excerpt(ast.get_source_segment(code, func) or type(func).__name__)
+        raise _Refused(f"calling {called} is not allowed, only pyautogui/computer functions")
     if any(keyword.arg is None for keyword in call.keywords):
         raise _Refused("**kwargs are not allowed")
     args = [_literal(arg) for arg in call.args]
-    kwargs = {keyword.arg: _literal(keyword.value) for keyword in call.keywords if keyword.arg not in _TIMING}
+    kwargs: dict[str, object] = {}
+    for keyword in call.keywords:
+        if keyword.arg in _TIMING:
+            _check_timing(keyword)
+        else:
+            kwargs[keyword.arg] = _literal(keyword.value)
     return f"{func.value.id}.{func.attr}", args, kwargs
 
 
-def _run(program: _Program, statement: ast.stmt) -> None:
-    name, args, kwargs = _call_parts(statement)
+def _run(program: _Program, statement: ast.stmt, code: str) -> None:
+    name, args, kwargs = _call_parts(statement, code)
     handler = _HANDLERS.get(name)
     if handler is None:
         raise _Refused(f"unknown function {name}")
@@ -244,18 +275,28 @@ def parse_opencua(text: str, geometry: ScreenGeometry, grid: ImageGrid, coordina
     """Parse an OpenCUA response: the Thought section and the actions of its last code block.
 
     ``coordinates`` is ``"qwen25"`` (absolute pixels of the smart-resized image) or ``"relative"`` (0-1).
-    Raises ``ParseError`` for a missing, empty or unsafe code block, ``ValueError`` for an unknown mode.
+    Raises ``ParseError`` for a missing, empty, oversized or unsafe code block (and nothing else for any answer),
+    ``ValueError`` for an unknown mode.
     """
     program = _Program(_target_mapper(geometry, grid, coordinates))
+    check_answer(text)
     code = _last_code_block(text)
-    try:
-        module = ast.parse(code)
-    except SyntaxError as error:
-        raise ParseError(f"code is not valid Python ({error.msg})", code) from None
-    for statement in module.body:
+    check_code(code)
+    with guarded(code):
         try:
-            _run(program, statement)
-        except _Refused as refusal:
-            raise ParseError(str(refusal), ast.get_source_segment(code, statement) or code) from None
+            module = ast.parse(code)
+        except SyntaxError as error:
+            raise ParseError(f"code is not valid Python ({error.msg})", excerpt(code)) from None
+        for statement in module.body:
+            try:
+                _run(program, statement, code)
+            except _Refused as refusal:
+                raise ParseError(str(refusal), ast.get_source_segment(code, statement) or code) from None
+            check_actions(len(program.actions), code)
     thought = _THOUGHT.search(text)
-    return ParsedResponse(thought=thought[1].strip() if thought else "", actions=tuple(program.actions), raw=text)
+    return ParsedResponse(
+        thought=thought[1].strip() if thought else "",
+        actions=tuple(program.actions),
+        raw=text,
+        notes=tuple(program.notes),
+    )

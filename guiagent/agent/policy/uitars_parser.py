@@ -3,7 +3,9 @@
 Written from the published parser's behaviour, without the known bugs of the ``ui-tars`` 0.5.1 package:
 points are scaled once (model grid -> logical screen, scroll points included), ``content`` is unescaped once
 (so ``it\\'s ok\\n`` types ``it's ok`` and one Enter), left/right scrolls are kept, and ``press`` is one key
-press. Calls are read with ``ast`` and never evaluated; anything malformed raises ``ParseError``.
+press. A ``content`` argument ends at its closing quote (so the next line is never typed), and an answer is
+measured before ``ast`` reads it (see ``bounds``). Calls are read with ``ast`` and never evaluated; anything
+malformed raises ``ParseError``.
 """
 
 from __future__ import annotations
@@ -34,14 +36,23 @@ from guiagent.agent.actions import (
     Wait,
 )
 from guiagent.agent.coords import ImageGrid, ScreenGeometry
+from guiagent.agent.policy.bounds import check_actions, check_answer, check_code, check_text, guarded
 
 _ACTION_MARK = re.compile(r"(?:^|\s)Action:")
-_REFLECTION = re.compile(r"Reflection:(.*?)Action_Summary:(.*)", re.S)
 _THOUGHT = re.compile(r"(?:Thought|Action_Summary):(.*)", re.S)
-_BLANK_LINES = re.compile(r"(\n[ \t]*\n\s*)")
-_CALL_START = re.compile(r"[A-Za-z_]\w*\(")
-# An action whose argument is content='...' (type, finished): the text is taken raw, up to the final quote-paren.
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SPACE = re.compile(r"\s*")
+# An action whose argument is content='...' (type, finished): the text is taken raw, up to its closing quote.
 _RAW_CONTENT = re.compile(r"(?P<name>[A-Za-z_]\w*)\(\s*content\s*=\s*(?P<quote>['\"])")
+# Raw content ends at its quote followed by ")" and the end of the line. Other quotes are the text's own (models
+# leave them unescaped), and a backslash escapes the character after it, as in the Python strings the prompt asks for.
+_CONTENT_END = {
+    quote: re.compile(
+        rf"(?P<text>(?:[^\\{quote}]|\\.|{quote}(?![ \t]*\)[ \t]*(?:\n|\Z)))*){quote}[ \t]*\)(?=[ \t]*(?:\n|\Z))",
+        re.S,
+    )
+    for quote in "'\""
+}
 # Python-string escapes the model is told to use, undone in one pass (so "\\n" stays a backslash and an n).
 _ESCAPE = re.compile(r"\\(['\"n\\])")
 _UNESCAPED = {"'": "'", '"': '"', "n": "\n", "\\": "\\"}
@@ -154,41 +165,41 @@ _BUILDERS: dict[str, Callable[[_Call], Action]] = {
 
 
 def _reasoning(head: str) -> tuple[str, str]:
-    """(reflection, thought) from the text before ``Action:``."""
-    if match := _REFLECTION.search(head):
-        return match[1].strip(), match[2].strip()
+    """(reflection, thought) from the text before ``Action:`` (found with ``str.find``: linear on any text)."""
+    reflection = head.find("Reflection:")
+    summary = head.find("Action_Summary:", reflection) if reflection >= 0 else -1
+    if summary >= 0:
+        return head[reflection + len("Reflection:") : summary].strip(), head[summary + len("Action_Summary:") :].strip()
     if match := _THOUGHT.search(head):
         return "", match[1].strip()
     return "", ""
 
 
-def _continues(current: str, following: str) -> bool:
-    """Whether a blank line fell inside ``current``'s raw content (typed text may hold blank lines)."""
-    raw = _RAW_CONTENT.match(current)
-    if raw is None:
-        return False
-    return not current.rstrip().endswith(raw["quote"] + ")") or not _CALL_START.match(following)
-
-
 def _split_actions(body: str) -> list[str]:
-    """Blank lines separate actions, except inside a raw ``content='...'`` argument."""
-    parts = _BLANK_LINES.split(body)
-    actions = [parts[0]]
-    for separator, chunk in zip(parts[1::2], parts[2::2], strict=True):
-        if _continues(actions[-1], chunk):
-            actions[-1] += separator + chunk
+    """Blank lines separate actions; a raw ``content='...'`` argument (which may hold blank lines) runs to its
+    closing quote instead, and whatever follows it on the next lines is the next action, never more text.
+    Unclosed, it runs to the end of the answer and fails there."""
+    actions: list[str] = []
+    start = _SPACE.match(body).end()
+    while start < len(body):
+        if raw := _RAW_CONTENT.match(body, start):
+            closed = _CONTENT_END[raw["quote"]].match(body, raw.end())
+            end = closed.end() if closed else len(body)
         else:
-            actions.append(chunk)
-    return [action.strip() for action in actions]
+            blank = _BLANK_LINE.search(body, start)
+            end = blank.start() if blank else len(body)
+        actions.append(body[start:end].strip())
+        start = _SPACE.match(body, end).end()
+    return actions
 
 
 def _raw_content(source: str, raw: re.Match[str]) -> str:
-    """Everything between ``content='`` and the final ``')``, unescaped once: models leave quotes unescaped."""
-    end = raw["quote"] + ")"
-    stripped = source.rstrip()
-    if not stripped.endswith(end) or len(stripped) - len(end) < raw.end():
-        raise ParseError(f"{raw['name']}'s content is not closed with {end}", source)
-    return _ESCAPE.sub(lambda escape: _UNESCAPED[escape[1]], stripped[raw.end() : -len(end)])
+    """The text between ``content='`` and its closing ``')``, unescaped once: models leave quotes unescaped."""
+    closed = _CONTENT_END[raw["quote"]].fullmatch(source, raw.end())
+    if closed is None:
+        raise ParseError(f"{raw['name']}'s content is not closed with {raw['quote']})", source)
+    check_text(closed["text"], f"{raw['name']}'s content")
+    return _ESCAPE.sub(lambda escape: _UNESCAPED[escape[1]], closed["text"])
 
 
 def _literal(node: ast.expr, source: str) -> object:
@@ -202,6 +213,7 @@ def _read_call(source: str) -> tuple[str, dict[str, object]]:
     """(name, keyword arguments) of one action, read with ``ast`` and never evaluated."""
     if raw := _RAW_CONTENT.match(source):
         return raw["name"], {"content": _raw_content(source, raw)}
+    check_code(source)
     try:
         node = ast.parse(source, mode="eval").body
     except SyntaxError:
@@ -231,8 +243,10 @@ def _action(source: str, geometry: ScreenGeometry, grid: ImageGrid) -> Action:
 def parse_uitars(text: str, geometry: ScreenGeometry, grid: ImageGrid) -> ParsedResponse:
     """Parse a UI-TARS-1.5 response; points are mapped from the model's resized image to ``geometry``'s screen.
 
-    Raises ``ParseError`` (message and offending text) for anything that is not a well-formed response.
+    Raises ``ParseError`` (message and offending text) for anything that is not a well-formed response, and
+    nothing else whatever the text.
     """
+    check_answer(text)
     mark = _ACTION_MARK.search(text)
     if mark is None:
         raise ParseError("no 'Action:' in the response", text)
@@ -240,5 +254,8 @@ def parse_uitars(text: str, geometry: ScreenGeometry, grid: ImageGrid) -> Parsed
     if not body:
         raise ParseError("empty Action", text)
     reflection, thought = _reasoning(text[: mark.start()])
-    actions = tuple(_action(source, geometry, grid) for source in _split_actions(body))
+    sources = _split_actions(body)
+    check_actions(len(sources), body)
+    with guarded(body):
+        actions = tuple(_action(source, geometry, grid) for source in sources)
     return ParsedResponse(thought=thought, actions=actions, reflection=reflection, raw=text)
