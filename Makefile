@@ -66,11 +66,13 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check guiagent tests
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # The same suite without the subprocess-heavy tests (real X servers, tmux, torchrun ranks): a minute or two.
 test-quick: setup
 	$(BIN)/ruff check guiagent tests
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # Canary: the session exactness, press, compat and CLI tests in fresh virtualenvs on (1) the newest releases

@@ -35,9 +35,9 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
-    from guiagent.agent.replay import replay
-    from guiagent.agent.runner import RunOptions, replay_deciders
-    from guiagent.agent.sources import load_source
+    from guiagent.agent.eval.replay import replay
+    from guiagent.agent.eval.sources import load_source
+    from guiagent.agent.run.runner import RunOptions, replay_deciders
     from guiagent.compression.presses import METHODS
     from guiagent.ui.control import RunControl
     from guiagent.ui.dashboard import Dashboard

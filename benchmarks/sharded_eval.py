@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def source_folder(into: Path) -> Path:
     """Both real AgentNetBench trajectories as one benchmark folder."""
-    from guiagent.agent.sources import bundled_folder
+    from guiagent.agent.eval.sources import bundled_folder
 
     for origin in (bundled_folder(), ROOT / "tests" / "data" / "agentnetbench"):
         for task in origin.glob("s_*.json"):
@@ -90,7 +90,7 @@ def main() -> None:
                 assert table(out) == reference
     shutil.rmtree(work)
 
-    from guiagent.agent.evaluate import grid_cells
+    from guiagent.agent.eval.report import grid_cells
 
     units = len(grid_cells(args.methods.split(","), args.budgets.split(","))) * 2
     print(f"grid: {args.methods} x {args.budgets} on 2 trajectories (17 steps) = {units} units, tiny model,")

@@ -13,15 +13,16 @@ __version__ = "0.1.0"
 __all__ = ["KVSession", "CacheStats", "LoadedModel", "load_model", "__version__"]
 
 if TYPE_CHECKING:
-    from guiagent.agent.models import LoadedModel, load_model
+    from guiagent.agent.model.loaded import LoadedModel
+    from guiagent.agent.model.loading import load_model
     from guiagent.compression.session import KVSession
     from guiagent.compression.stats import CacheStats
 
 _LAZY = {
     "KVSession": "guiagent.compression.session",
     "CacheStats": "guiagent.compression.stats",
-    "LoadedModel": "guiagent.agent.models",
-    "load_model": "guiagent.agent.models",
+    "LoadedModel": "guiagent.agent.model.loaded",
+    "load_model": "guiagent.agent.model.loading",
 }
 
 

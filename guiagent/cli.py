@@ -95,7 +95,7 @@ def root(
 @app.command()
 def models() -> None:
     """List the known model specs and what each needs."""
-    from guiagent.agent.models import default_model, known_models
+    from guiagent.agent.model.loading import default_model, known_models
 
     default = default_model()
     for spec in known_models().values():
@@ -123,8 +123,8 @@ def demo(
     trust_remote_code: TrustOpt = False,
 ) -> None:
     """Feed the bundled real trajectory's screenshots through one rolling KV session and print its cost."""
-    from guiagent.agent.models import load_model
-    from guiagent.demo import print_demo, rolling_demo
+    from guiagent.agent.model.loading import load_model
+    from guiagent.tools.demo import print_demo, rolling_demo
 
     typer.echo(f"Loading {model} ...", err=True)
     loaded = load_model(model, device=device, dtype=dtype, attn=attn, trust_remote_code=trust_remote_code)
@@ -149,13 +149,13 @@ def compress_check(
     skip_layer: Annotated[bool, typer.Option("--skip-layer", help="Only the tiny model (fast).")] = False,
 ) -> None:
     """Per method: tokens kept, memory held vs. a full cache, and compression time vs. attention time."""
-    from guiagent.agent.models import load_model
-    from guiagent.agent.tiny import seven_b_config, synthetic_model
+    from guiagent.agent.model.loading import load_model
+    from guiagent.agent.model.tiny import seven_b_config, synthetic_model
     from guiagent.compression.budget import Budget
-    from guiagent.compression.check import check_layer, check_tiny, print_rows
     from guiagent.compression.presses import normalize_method
-    from guiagent.demo import example_steps
     from guiagent.errors import ConfigError
+    from guiagent.tools.compress_check import check_layer, check_tiny, print_rows
+    from guiagent.tools.demo import example_steps
 
     chosen = [normalize_method(m) for m in methods.split(",") if m.strip()]
     Budget.parse(budget)
@@ -220,11 +220,11 @@ def run(
     tui: TuiOpt = None,
 ) -> None:
     """Run the agent on this desktop until the task is done, a limit is reached, or you stop it."""
-    from guiagent.agent.console import ConsoleHuman, format_event
-    from guiagent.agent.loop import AgentLoop
-    from guiagent.agent.runner import RunOptions, build_decider, check_options
-    from guiagent.agent.safety import load_rules
-    from guiagent.agent.stop import EmergencyStop
+    from guiagent.agent.desktop.stop import EmergencyStop
+    from guiagent.agent.run.console import ConsoleHuman, format_event
+    from guiagent.agent.run.loop import AgentLoop
+    from guiagent.agent.run.runner import RunOptions, build_decider, check_options
+    from guiagent.agent.run.safety import load_rules
 
     rules = load_rules(confirm, safety_rules)  # a bad mode or rules file: one sentence, before any work
     stop = EmergencyStop(None if no_stop_hotkey else stop_hotkey)  # a bad hotkey name fails here, before any work
@@ -247,7 +247,7 @@ def run(
     )
     check_options(options)  # an empty task, unknown method or unusable budget: one sentence, scripted runs too
     if not no_record:
-        from guiagent.agent.recorder import check_record_folder, default_runs_folder
+        from guiagent.agent.trajectory.recorder import check_record_folder, default_runs_folder
 
         check_record_folder(record or default_runs_folder())  # taken or unwritable: one sentence, before any work
     screen, executor = _desktop(monitor, dry_run, stop.event)
@@ -312,9 +312,9 @@ def _recorder(folder: str | None, options, monitor: int):
 
     if folder is None:
         return contextlib.nullcontext()
-    from guiagent.agent.recorder import Recorder, default_runs_folder
-    from guiagent.agent.screen import capture
-    from guiagent.agent.trajectory import geometry_to_dict
+    from guiagent.agent.desktop.capture import capture
+    from guiagent.agent.trajectory.format import geometry_to_dict
+    from guiagent.agent.trajectory.recorder import Recorder, default_runs_folder
 
     return Recorder(
         folder or default_runs_folder(),
@@ -329,8 +329,8 @@ def _recorder(folder: str | None, options, monitor: int):
 
 def _desktop(monitor: int, dry_run: bool, stop=None):
     """The screen module and an executor (its long actions end early on ``stop``); a clear error without a display."""
-    from guiagent.agent import screen
-    from guiagent.agent.executor import DryRunExecutor, PyAutoGuiExecutor
+    from guiagent.agent.desktop import capture as screen
+    from guiagent.agent.desktop.executor import DryRunExecutor, PyAutoGuiExecutor
 
     screen.capture(monitor)  # fail early (ScreenError): no display, or no such monitor
     return screen, (DryRunExecutor() if dry_run else PyAutoGuiExecutor(stop=stop))
@@ -355,10 +355,10 @@ def act(
 ) -> None:
     """Parse one model answer against the screen, show where each action lands, and execute it (safety rules first)."""
     from guiagent.agent.actions import describe
-    from guiagent.agent.console import ConsoleHuman
-    from guiagent.agent.coords import ImageGrid, ScreenGeometry
-    from guiagent.agent.runner import make_policy
-    from guiagent.agent.safety import load_rules
+    from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
+    from guiagent.agent.run.console import ConsoleHuman
+    from guiagent.agent.run.runner import make_policy
+    from guiagent.agent.run.safety import load_rules
     from guiagent.errors import ConfigError
 
     rules = load_rules(confirm, safety_rules)
@@ -451,14 +451,14 @@ def _replay_options(flags: dict, **overrides):
     """RunOptions for a replay from a command's flags (its ``locals()``), taken by field name."""
     from dataclasses import fields
 
-    from guiagent.agent.runner import RunOptions
+    from guiagent.agent.run.runner import RunOptions
 
     names = {f.name for f in fields(RunOptions)}
     return RunOptions(**{"task": "replay", **{k: v for k, v in flags.items() if k in names}, **overrides})
 
 
 def _trajectories(source: str, images: str | None, limit: int | None, *, quiet: bool = False):
-    from guiagent.agent.sources import load_source
+    from guiagent.agent.eval.sources import load_source
 
     trajectories = load_source(source, images=images, limit=limit)
     if quiet:  # another rank says it
@@ -497,10 +497,10 @@ def replay(
     import json
     from pathlib import Path
 
-    from guiagent.agent.outputs import check_writable
-    from guiagent.agent.replay import replay as run_replay
-    from guiagent.agent.replay import write_report
-    from guiagent.agent.runner import replay_deciders
+    from guiagent.agent.eval.replay import replay as run_replay
+    from guiagent.agent.eval.replay import write_report
+    from guiagent.agent.run.runner import replay_deciders
+    from guiagent.paths import check_writable
 
     check_writable(report, "The report folder (--report)")  # before anything is loaded
     trajectories = _trajectories(source, images, limit)
@@ -509,7 +509,7 @@ def replay(
     set_cell(method, budget)
     config = {"model": model, "method": method, "budget": budget, "layout": layout, "source": source}
     if use_tui(tui):
-        from guiagent.agent.runner import SCRIPTED
+        from guiagent.agent.run.runner import SCRIPTED
         from guiagent.ui.launch import replay_in_dashboard
 
         summary = replay_in_dashboard(
@@ -600,13 +600,13 @@ def evaluate(
     import sys
     from pathlib import Path
 
-    from guiagent.agent.distributed import Launch, Ranks, launch_torchrun, rebuilt_command
-    from guiagent.agent.evaluate import grid_cells, write_results
-    from guiagent.agent.grid import GridPlan, run_grid
-    from guiagent.agent.grid import merge as merge_units
-    from guiagent.agent.outputs import check_writable
-    from guiagent.agent.runner import replay_deciders
+    from guiagent.agent.eval.distributed import Launch, Ranks, launch_torchrun, rebuilt_command
+    from guiagent.agent.eval.grid import GridPlan, run_grid
+    from guiagent.agent.eval.grid import merge as merge_units
+    from guiagent.agent.eval.report import grid_cells, write_results
+    from guiagent.agent.run.runner import replay_deciders
     from guiagent.errors import ConfigError
+    from guiagent.paths import check_writable
 
     if merge is not None:
         if source is not None:
@@ -628,8 +628,8 @@ def evaluate(
     cells = grid_cells([m for m in methods.split(",") if m.strip()], [b for b in budgets.split(",") if b.strip()])
     trajectories = _trajectories(source, images, limit, quiet=ranks.rank != 0)
     if launcher == "torchrun" and not ranks.launched:
-        from guiagent.agent.models import resolve_folder
-        from guiagent.agent.runner import SCRIPTED
+        from guiagent.agent.model.loading import resolve_folder
+        from guiagent.agent.run.runner import SCRIPTED
 
         if not model.startswith(SCRIPTED):
             resolve_folder(model)  # a bad spec fails here once; a Hub id downloads once, not once per rank
@@ -688,7 +688,7 @@ def demo_app(
     """The bundled demo desktop app (a Settings dialog with a dark-mode toggle) for tests and demos."""
     from pathlib import Path
 
-    from guiagent.agent.demo_app import run_demo_app
+    from guiagent.agent.desktop.demo_app import run_demo_app
 
     run_demo_app(Path(events) if events else None, geometry=geometry)
 
@@ -718,11 +718,11 @@ def bench(
     import sys
     from pathlib import Path
 
-    from guiagent.agent.models import choose_device
-    from guiagent.bench import GPU_7B, PRESETS, markdown, plot, run_bench
+    from guiagent.agent.model.loading import choose_device
     from guiagent.compression.budget import Budget
     from guiagent.compression.presses import normalize_method
     from guiagent.errors import ConfigError
+    from guiagent.tools.bench import GPU_7B, PRESETS, markdown, plot, run_bench
 
     if preset not in PRESETS:
         raise ConfigError(f"Unknown preset '{preset}'.", f"Use one of {', '.join(PRESETS)}.")

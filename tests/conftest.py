@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guiagent.agent.models import LoadedModel, load_model
+from guiagent.agent.model.loading import LoadedModel, load_model
 from tests.helpers.options import model_options_under_test
 
 # Whole modules of subprocess-heavy tests (real X servers, tmux, torchrun ranks): `make test-quick` skips them.
-SLOW_PATHS = ("tests/desktop/", "tests/ui/test_tmux.py", "tests/agent/test_distributed_eval.py")
+SLOW_PATHS = ("tests/agent/desktop/", "tests/ui/test_tmux.py", "tests/agent/eval/test_distributed_eval.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

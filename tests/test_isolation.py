@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from guiagent.agent.recorder import default_runs_folder
+from guiagent.agent.trajectory.recorder import default_runs_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 # an absolute path of one machine: a home, a workspace or a mount written out in code (tmp folders are made at run time)

@@ -142,7 +142,7 @@ def junit_counts(xml: str) -> dict[str, int]:
 
 # -- stage 2: the 7B-shaped bench ---------------------------------------------------------------------------------
 def run_full_depth_bench(device: str, dtype: str, reduced: bool) -> dict[str, Any]:
-    from guiagent.bench import GPU_7B, PRESETS, run_bench
+    from guiagent.tools.bench import GPU_7B, PRESETS, run_bench
 
     preset = PRESETS["7b-shaped"]
     settings = (

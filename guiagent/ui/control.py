@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guiagent.agent.actions import Action, describe
-from guiagent.agent.loop import StepEvent, StepGate
+from guiagent.agent.run.loop import StepEvent, StepGate
 from guiagent.compression.budget import Budget
 from guiagent.errors import ConfigError
 from guiagent.ui.messages import (

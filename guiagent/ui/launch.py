@@ -58,7 +58,7 @@ def live_job(
     decider: Any, capture: Any, executor: Any, *, rules: Any, max_steps: int, loop_limit: int
 ) -> Callable[[RunControl], Any]:
     """The dashboard's job for a live run: the agent loop, with the dashboard as its human."""
-    from guiagent.agent.loop import AgentLoop
+    from guiagent.agent.run.loop import AgentLoop
 
     def job(control: RunControl) -> Any:
         loop = AgentLoop(
@@ -82,7 +82,7 @@ def replay_job(
     trajectories: list[Any], make_decider: Any, *, metric: str | None = None, config: dict[str, Any] | None = None
 ) -> Callable[[RunControl], Any]:
     """The dashboard's job for a replay; each trajectory's decider gets the stop flag as its cancel flag."""
-    from guiagent.agent.replay import replay
+    from guiagent.agent.eval.replay import replay
 
     def job(control: RunControl) -> Any:
         def make(trajectory: Any) -> Any:
@@ -124,7 +124,7 @@ def live_in_dashboard(
 
     Steps and setting changes are written to ``recorder`` (when recording) from the loop's thread.
     """
-    from guiagent.agent.loop import RunResult
+    from guiagent.agent.run.loop import RunResult
     from guiagent.ui.control import RunControl
 
     session = getattr(decider, "session", None)
@@ -156,7 +156,7 @@ def replay_in_dashboard(
     title: str = "guiagent replay",
 ) -> Any:
     """``guiagent replay --tui``: the dry-run replay in the dashboard; returns its ``ReplaySummary``."""
-    from guiagent.agent.replay import ReplaySummary
+    from guiagent.agent.eval.replay import ReplaySummary
     from guiagent.ui.control import RunControl
 
     total = sum(len(t.steps) for t in trajectories)

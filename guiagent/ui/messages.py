@@ -15,8 +15,8 @@ from textual.message import Message
 if TYPE_CHECKING:
     from PIL import Image
 
-    from guiagent.agent.coords import ScreenGeometry
-    from guiagent.agent.loop import StepEvent
+    from guiagent.agent.policy.coords import ScreenGeometry
+    from guiagent.agent.run.loop import StepEvent
     from guiagent.ui.control import ConfirmRequest
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from guiagent.agent.coords import ScreenGeometry
+from guiagent.agent.policy.coords import ScreenGeometry
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from guiagent.agent.runner import check_cache
+from guiagent.agent.run.runner import check_cache
 from guiagent.cli import app
 from guiagent.errors import ConfigError
 

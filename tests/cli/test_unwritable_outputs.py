@@ -9,7 +9,7 @@ import sys
 import pytest
 from PIL import Image
 
-from guiagent.agent.recorder import Recorder
+from guiagent.agent.trajectory.recorder import Recorder
 from guiagent.cli import main
 
 
@@ -20,8 +20,8 @@ def no_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the output was checked")
 
-    monkeypatch.setattr("guiagent.agent.runner.load_for", refuse)
-    monkeypatch.setattr("guiagent.agent.models.load_model", refuse)
+    monkeypatch.setattr("guiagent.agent.run.runner.load_for", refuse)
+    monkeypatch.setattr("guiagent.agent.model.loading.load_model", refuse)
 
 
 def guiagent(capsys, monkeypatch, *args: str) -> tuple[int, list[str]]:

@@ -23,8 +23,8 @@ import pytest
 import torch
 
 from guiagent import KVSession, compat
-from guiagent.agent.models import LoadedModel, load_model, parse_max_memory
-from guiagent.agent.placement import placement_kwargs
+from guiagent.agent.model.loading import LoadedModel, load_model, parse_max_memory
+from guiagent.agent.model.placement import placement_kwargs
 from guiagent.errors import ModelLoadError
 from tests.conftest import noise_image
 

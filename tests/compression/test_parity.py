@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from guiagent.compression.parity import reference_keep
+from tests.helpers.data import TESTS_DATA
 
-CASES = torch.load(Path(__file__).parents[1] / "data" / "parity_cases.pt")["cases"]
+CASES = torch.load(TESTS_DATA / "parity_cases.pt")["cases"]
 
 
 def case_id(case: dict) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from guiagent import compat
-from guiagent.agent.models import LoadedModel, load_model
+from guiagent.agent.model.loading import LoadedModel, load_model
 from tests.helpers.options import model_options_under_test
 
 _MASKS: dict[int, torch.Tensor] = {}

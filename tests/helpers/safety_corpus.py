@@ -4,14 +4,14 @@ one: shared by the rule-level tests and the desktop run, so both see exactly the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
 from guiagent.agent.actions import Action
-from guiagent.agent.safety import SafetyRules
+from guiagent.agent.run.safety import SafetyRules
+from tests.helpers.data import TESTS_DATA
 
-CORPUS = Path(__file__).parents[1] / "data" / "safety_corpus.yaml"
+CORPUS = TESTS_DATA / "safety_corpus.yaml"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from textual.widgets import Input
 
-from guiagent.agent.sources import load_source
+from guiagent.agent.eval.sources import load_source
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def tiny_replay():
 
     Every trajectory starts from an emptied cache and a fresh press, so each replay gives the same steps.
     """
-    from guiagent.agent.runner import RunOptions, replay_deciders
+    from guiagent.agent.run.runner import RunOptions, replay_deciders
 
     options = RunOptions(task="replay", model="tiny", max_new_tokens=4, max_pixels=200_704)
     make_decider, set_cell = replay_deciders(options)

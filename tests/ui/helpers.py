@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from guiagent.agent.coords import ImageGrid, ScreenGeometry
-from guiagent.agent.decide import Decision, ScriptedDecider
+from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
 from guiagent.agent.policy.uitars import UITarsPolicy
+from guiagent.agent.run.decide import Decision, ScriptedDecider
 from guiagent.compression.budget import Budget
 from guiagent.compression.stats import CacheStats, ImageStats
 from guiagent.ui.metrics import MemorySample

@@ -9,10 +9,10 @@ import json
 import pytest
 
 from guiagent.agent.actions import Type
-from guiagent.agent.executor import DryRunExecutor
-from guiagent.agent.recorder import Recorder
-from guiagent.agent.safety import SafetyRules
-from guiagent.agent.trajectory import load_trajectory
+from guiagent.agent.desktop.executor import DryRunExecutor
+from guiagent.agent.run.safety import SafetyRules
+from guiagent.agent.trajectory.format import load_trajectory
+from guiagent.agent.trajectory.recorder import Recorder
 from guiagent.compression.presses import METHODS
 from guiagent.ui.control import RunControl
 from guiagent.ui.dashboard import Dashboard
@@ -190,7 +190,7 @@ async def test_ctrl_c_while_asked_answers_no(bundled_images):
 
 
 async def test_scripted_runs_have_no_cache_to_tune(bundled_images):
-    from guiagent.agent.decide import ScriptedDecider
+    from guiagent.agent.run.decide import ScriptedDecider
     from tests.ui.helpers import policy
 
     app = dashboard(ScriptedDecider([CLICK], policy()), bundled_images, executor=DryRunExecutor(), max_steps=1)

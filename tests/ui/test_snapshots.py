@@ -3,7 +3,7 @@ model (deterministic on CPU); memory and timings come from ``FixedMetrics``; the
 
 from __future__ import annotations
 
-from guiagent.agent.safety import SafetyRules
+from guiagent.agent.run.safety import SafetyRules
 from guiagent.compression.presses import METHODS
 from guiagent.ui.control import RunControl
 from guiagent.ui.dashboard import Dashboard

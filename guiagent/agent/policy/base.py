@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 from PIL import Image
 
 from guiagent.agent.actions import ParsedResponse
-from guiagent.agent.coords import ImageGrid, ScreenGeometry
+from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
 
 Layout = Literal["rolling", "rebuild"]
 Message = dict[str, Any]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Literal
 
 from guiagent.agent.actions import ParsedResponse
-from guiagent.agent.coords import ScreenGeometry
 from guiagent.agent.policy.base import Message, Policy
+from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.policy.opencua_parser import parse_opencua
 
 _INTRO = (

@@ -37,8 +37,8 @@ from guiagent.agent.actions import (
     Wait,
     cap,
 )
-from guiagent.agent.coords import ImageGrid, ScreenGeometry
 from guiagent.agent.policy.bounds import check_actions, check_answer, check_code, excerpt, guarded
+from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
 
 _CODE_BLOCK = re.compile(r"```(?:python|code)?[ \t]*\n(.*?)```", re.S)
 _THOUGHT = re.compile(r"^##\s*Thought:?(.*?)(?=^##|^```|\Z)", re.S | re.M)

@@ -35,8 +35,8 @@ from guiagent.agent.actions import (
     Type,
     Wait,
 )
-from guiagent.agent.coords import ImageGrid, ScreenGeometry
 from guiagent.agent.policy.bounds import check_actions, check_answer, check_code, check_text, guarded
+from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
 
 _ACTION_MARK = re.compile(r"(?:^|\s)Action:")
 _THOUGHT = re.compile(r"(?:Thought|Action_Summary):(.*)", re.S)

@@ -1,0 +1,248 @@
+"""Dry-run replay: recorded screenshots through the same policy and decider, each step scored.
+
+No input event is ever sent: executable actions go to a ``DryRunExecutor``, which only records them. The text
+history is the model's own (closed loop), the screenshots are the recorded ones, as in the published
+harnesses. Each step is scored against the trajectory's ground truth with the rule its schema calls for
+(AgentNetBench's official evaluator by default; ``--metric`` picks the papers' variant or AndroidControl's).
+
+The report: ``OUT/steps.jsonl`` (one record per step: trajectory, step, image, predicted, expected, score, raw,
+parse errors, cache, timings) and ``OUT/summary.json`` (step accuracy, steps, per-trajectory scores, memory
+and timing summaries, the configuration).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guiagent.agent.actions import Action, Click, Drag, Move, ParsedResponse, Scroll
+from guiagent.agent.desktop.executor import DryRunExecutor, check_executable
+from guiagent.agent.eval import metrics
+from guiagent.agent.policy.coords import ScreenGeometry
+from guiagent.agent.run.loop import ActionOutcome, StepEvent, StepGate
+from guiagent.agent.trajectory.format import Step, Trajectory, action_from_dict, load_screenshot
+from guiagent.errors import ConfigError
+
+DEFAULT_METRIC = {
+    "agentnetbench": "agentnetbench",
+    "recorded": "agentnetbench",
+    "androidcontrol": "androidcontrol-strict",
+    "screenspot": "grounding",
+}
+
+
+@dataclass
+class StepResult:
+    trajectory: str
+    step: int
+    image: str
+    predicted: Any
+    expected: Any
+    score: float
+    raw: str
+    parse_errors: list[str]
+    cache: dict[str, Any] | None
+    timings: dict[str, float]
+    schema: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "trajectory": self.trajectory,
+            "step": self.step,
+            "image": self.image,
+            "predicted": self.predicted,
+            "expected": self.expected,
+            "score": round(self.score, 6),
+            "schema": self.schema,
+            "raw": self.raw,
+            "parse_errors": self.parse_errors,
+            "cache": self.cache,
+            "timings": self.timings,
+            **self.extra,
+        }
+
+
+def score_step(
+    step: Step, parsed: ParsedResponse | None, geometry: ScreenGeometry, metric: str | None
+) -> tuple[Any, Any, float, dict[str, Any]]:
+    """(predicted, expected, score, extra) of one step, in the ground truth's own schema."""
+    actions: tuple[Action, ...] = parsed.actions if parsed is not None else ()
+    expected = step.expected or {"schema": "recorded", "actions": step.actions}
+    schema = expected.get("schema", "recorded")
+    rule = metric or DEFAULT_METRIC.get(schema)
+    if rule not in metrics.METRICS:
+        raise ConfigError(f"Unknown metric '{metric}'.", f"Use one of {', '.join(metrics.METRICS)}.")
+    if schema in ("agentnetbench", "recorded"):
+        if not rule.startswith("agentnetbench"):
+            raise ConfigError(
+                f"Metric '{rule}' does not score {schema} trajectories.", "Use agentnetbench or agentnetbench-papers."
+            )
+        predicted = metrics.agentnetbench_actions(actions, geometry)
+        if schema == "recorded":
+            recorded = [action_from_dict(a) for a in step.actions]
+            truth, alternatives = metrics.agentnetbench_actions(recorded, geometry), []
+        else:
+            truth, alternatives = expected["ground_truth_actions"], expected.get("alternative_options") or []
+        result = metrics.METRICS[rule](predicted, truth, alternatives)
+        return (
+            predicted,
+            truth,
+            result.score,
+            {"per_type": result.per_type, "used_alternative": result.used_alternative},
+        )
+    if schema == "androidcontrol":
+        predicted = metrics.androidcontrol_action(actions, geometry)
+        return predicted, expected["action"], metrics.METRICS[rule](predicted, expected), {}
+    if schema == "screenspot":
+        point = first_point(actions, geometry)
+        score = metrics.grounding_hit(point, tuple(expected["bbox"])) if point is not None else 0.0
+        return ({"point": list(point)} if point else None), expected, score, {}
+    raise ConfigError(f"Ground truth schema '{schema}' is unknown.", "Re-import the benchmark data.")
+
+
+def first_point(actions: Iterable[Action], geometry: ScreenGeometry) -> tuple[float, float] | None:
+    """The first point an answer names, relative (0-1) to the screen (what grounding benchmarks score)."""
+    for action in actions:
+        target = action.start if isinstance(action, Drag) else getattr(action, "target", None)
+        if isinstance(action, (Click, Move, Drag, Scroll)) and target is not None:
+            (ox, oy), (w, h) = geometry.origin, geometry.logical_size
+            return (target.screen[0] - ox) / w, (target.screen[1] - oy) / h
+    return None
+
+
+@dataclass
+class ReplaySummary:
+    steps: list[StepResult]
+    config: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        scores = [s.score for s in self.steps]
+        by_trajectory: dict[str, list[float]] = {}
+        for s in self.steps:
+            by_trajectory.setdefault(s.trajectory, []).append(s.score)
+        held = [s.cache["bytes_held"] for s in self.steps if s.cache]
+        full = [s.cache["bytes_full"] for s in self.steps if s.cache]
+        step_times = [sum(v for k, v in s.timings.items() if k != "capture_s") for s in self.steps]
+        return {
+            "step_accuracy": statistics.fmean(scores) if scores else 0.0,
+            "steps": len(scores),
+            "parse_failures": sum(1 for s in self.steps if s.parse_errors and s.predicted in ([], None)),
+            "trajectories": {name: statistics.fmean(v) for name, v in by_trajectory.items()},
+            "average_trajectory_score": statistics.fmean(statistics.fmean(v) for v in by_trajectory.values())
+            if by_trajectory
+            else 0.0,
+            "memory": {
+                "mean_bytes_held": statistics.fmean(held) if held else None,
+                "max_bytes_held": max(held) if held else None,
+                "mean_bytes_full": statistics.fmean(full) if full else None,
+                "held_over_full": (sum(held) / sum(full)) if full else None,
+            },
+            "timing": {
+                "mean_step_s": statistics.fmean(step_times) if step_times else None,
+                **{f"mean_{name}": _mean(self.steps, name) for name in ("prefill_s", "compress_s", "decode_s")},
+            },
+            **self.config,
+        }
+
+
+def _mean(steps: list[StepResult], name: str) -> float | None:
+    values = [s.timings[name] for s in steps if name in s.timings]
+    return statistics.fmean(values) if values else None
+
+
+def replay(
+    trajectories: list[Trajectory],
+    make_decider: Callable[[Trajectory], Any],
+    *,
+    metric: str | None = None,
+    config: dict[str, Any] | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
+    on_event: Callable[[StepEvent], None] | None = None,
+    gate: StepGate | None = None,
+    stop: threading.Event | None = None,
+) -> ReplaySummary:
+    """Replay every step of every trajectory; ``make_decider`` gives a fresh decider (and history) per task.
+
+    ``on_event`` receives each step as a loop ``StepEvent`` (for the dashboard); ``gate`` pauses between
+    steps and ``stop`` ends the replay early (the steps done so far are kept).
+    """
+    executor = DryRunExecutor()
+    results: list[StepResult] = []
+    gate, stop = gate or StepGate(), stop or threading.Event()
+    number = 0
+    for trajectory in trajectories:
+        decider = make_decider(trajectory)
+        for step in trajectory.steps:
+            gate.wait(stop)
+            if stop.is_set():
+                return ReplaySummary(results, dict(config or {}, metric=metric or "default", stopped=True))
+            number += 1
+            geometry = trajectory.geometry(step)
+            image = load_screenshot(step)  # one sentence naming the step when it cannot be decoded
+            decision = decider.decide(image, geometry)
+            for action in decision.parsed.actions if decision.parsed else ():
+                try:
+                    check_executable(action)
+                except ValueError:
+                    continue
+                executor.execute(action)
+            predicted, expected, score, extra = score_step(step, decision.parsed, geometry, metric)
+            result = StepResult(
+                trajectory=trajectory.name,
+                step=step.step,
+                image=str(step.image),
+                predicted=predicted,
+                expected=expected,
+                score=score,
+                raw=decision.raw,
+                parse_errors=list(decision.errors),
+                cache=decision.stats.summary() if decision.stats is not None else None,
+                timings=dict(decision.timings),
+                schema=(step.expected or {}).get("schema", "recorded"),
+                extra=extra,
+            )
+            results.append(result)
+            if on_event is not None:
+                outcomes = tuple(
+                    ActionOutcome(a, "skipped", "dry run") for a in (decision.parsed.actions if decision.parsed else ())
+                )
+                on_event(
+                    StepEvent(
+                        step=number,
+                        screenshot=image,
+                        geometry=geometry,
+                        raw=decision.raw,
+                        parsed=decision.parsed,
+                        outcomes=outcomes,
+                        parse_errors=tuple(decision.errors),
+                        stats=decision.stats,
+                        timings=dict(decision.timings),
+                        prompt_tokens=decision.prompt_tokens,
+                        status="continue",
+                    )
+                )
+            if on_step is not None:
+                on_step(result)
+    return ReplaySummary(results, dict(config or {}, metric=metric or "default"))
+
+
+def write_report(summary: ReplaySummary, out: str | Path) -> Path:
+    """``OUT/steps.jsonl`` and ``OUT/summary.json``."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / "steps.jsonl").open("w", encoding="utf-8") as handle:
+            for result in summary.steps:
+                handle.write(json.dumps(result.record(), ensure_ascii=False, default=str) + "\n")
+        (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str) + "\n")
+    except OSError as error:
+        raise ConfigError(
+            f"The report cannot be written to '{out}' ({error.strerror or error}).", "Choose another --report folder."
+        ) from error
+    return out

@@ -1,0 +1,1 @@
+"""Model specs, loading, placement, the processor and the offline tiny checkpoints."""

@@ -1,0 +1,1 @@
+"""The agent loop (observe, decide, check, act, record), its safety policy and console view."""

@@ -1,0 +1,1 @@
+"""The trajectory format: records, screenshots, the recorder and the loader."""
