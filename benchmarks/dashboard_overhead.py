@@ -38,7 +38,7 @@ def main() -> None:
     from guiagent.agent.eval.replay import replay
     from guiagent.agent.eval.sources import load_source
     from guiagent.agent.run.runner import RunOptions, replay_deciders
-    from guiagent.compression.presses import METHODS
+    from guiagent.compression.presses import method_names
     from guiagent.ui.control import RunControl
     from guiagent.ui.dashboard import Dashboard
     from guiagent.ui.launch import replay_job
@@ -72,7 +72,7 @@ def main() -> None:
             inside.append(time.perf_counter() - start)
             return summary
 
-        control = RunControl(budget=args.budget, method=args.method, methods=METHODS, total_steps=steps)
+        control = RunControl(budget=args.budget, method=args.method, methods=method_names(), total_steps=steps)
         app = Dashboard(job, control, title="benchmark", exit_when_done=True)
         start = time.perf_counter()
         app.run(headless=True, size=size)

@@ -122,19 +122,11 @@ def set_layer_keys_values(cache_object: Any, layer: int, keys: torch.Tensor, val
     entry.keys, entry.values = keys, values
 
 
-def cache_layers(cache_object: Any) -> list[Any]:
-    return list(cache_object.layers)
-
-
 # -- attention implementations ---------------------------------------------------------------------------------
 def register_attention(name: str, function: Callable[..., Any]) -> None:
     """Add ``function`` to transformers' attention registry under ``name`` (idempotent)."""
     if AttentionInterface._global_mapping.get(name) is not function:
         AttentionInterface.register(name, function)
-
-
-def attention_registered(name: str) -> bool:
-    return name in AttentionInterface._global_mapping
 
 
 def text_attention(model: Any) -> str:

@@ -101,7 +101,7 @@ def test_session_hook_sees_the_same_layer_under_either_spelling(tiny, keyword: s
     with KVSession(tiny) as session:
         session.append("<|im_start|>user\nhello<|im_end|>\n")
         press = RecordingPress()
-        session.press = press
+        session.set_method(press)
         attention = tiny.language_model.layers[1].self_attn
         hidden = torch.randn(1, 3, tiny.text_config.hidden_size)
         cos_sin = (torch.ones(1, 3, tiny.head_dim), torch.zeros(1, 3, tiny.head_dim))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from guiagent.errors import GuiAgentError
+
 Direction = Literal["up", "down", "left", "right"]
 Button = Literal["left", "right", "middle"]
 
@@ -140,13 +142,20 @@ class ParsedResponse:
     notes: tuple[str, ...] = ()  # what the parser changed, e.g. a count cut to its cap; shown with the step
 
 
-class ParseError(ValueError):
+class ParseError(GuiAgentError):
     """A response that could not be turned into actions; ``text`` is the offending part."""
 
     def __init__(self, message: str, text: str) -> None:
-        super().__init__(f"{message}: {text!r}")
-        self.message = message
+        super().__init__(message)
         self.text = text
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.text!r}"
+
+
+class UnsupportedAction(GuiAgentError):
+    """An action an executor does not run (a mobile or loop action on a desktop, an unknown key): that action
+    fails and the run goes on. Its own class, so that a bug inside an executor is never recorded as a failed action."""
 
 
 def describe(action: Action) -> str:

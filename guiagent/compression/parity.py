@@ -24,7 +24,7 @@ from guiagent.compression.presses.snapkv_press import SnapKVPress
 from guiagent.compression.presses.starkv_press import StarKVPress, StarKVState
 from guiagent.compression.scoring import keep_top_and_window, pool_past, window_attention, window_size
 
-REFERENCE_METHODS = {"snapkv": SnapKVPress, "pyramidkv": PyramidKVPress, "guikv": GUIKVPress, "starkv": StarKVPress}
+REFERENCE_METHODS = {press.name: press for press in (SnapKVPress, PyramidKVPress, GUIKVPress, StarKVPress)}
 
 
 def reference_keep(

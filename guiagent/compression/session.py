@@ -41,20 +41,9 @@ from guiagent.compression.attention import restore_attention, use_per_layer_atte
 from guiagent.compression.budget import Budget
 from guiagent.compression.chat import message_images, render
 from guiagent.compression.presses import get_press
-from guiagent.compression.presses.base import LayerView, Press
+from guiagent.compression.presses.base import ImageSpan, LayerView, Press
 from guiagent.compression.stats import CacheStats, ImageStats
 from guiagent.errors import SessionError
-
-
-@dataclass(frozen=True)
-class ImageSpan:
-    """A screenshot's tokens in the logical stream: ``[start, end)``, in prompt order."""
-
-    index: int
-    turn: int
-    start: int
-    end: int
-    grid_thw: tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -79,8 +68,9 @@ class KVSession:
     loaded : LoadedModel
         From ``guiagent.load_model``.
     method : str, Press or None
-        The compression method run after every prefill: a name (``starkv``, ``guikv``, ``snapkv``,
-        ``pyramidkv``, ``vlcache``, ``full``) or a configured press; None keeps the full cache.
+        The compression method run after every prefill: a registered name (``starkv``, ``guikv``, ``snapkv``,
+        ``pyramidkv``, ``vlcache``, ``full`` or one of ``register_press``) or a configured press; None keeps the
+        full cache. ``set_method`` changes it.
     budget : Budget, str or number
         ``100`` (percent of logical tokens), ``"4096t"`` (tokens per layer) or ``"512MiB"``; see ``Budget``.
     """
@@ -95,7 +85,7 @@ class KVSession:
         compat.check_assumptions()  # an untested transformers: one sentence here, not a KeyError in a hook
         self.loaded = loaded
         self.model = loaded.model
-        self.press = get_press(method) if isinstance(method, str) else method
+        self._press = get_press(method) if isinstance(method, str) else method
         self.budget = Budget.parse(budget)
         self._previous_attention = use_per_layer_attention(self.model)
         self._devices = [loaded.layer_device(i) for i in range(loaded.num_layers)]
@@ -122,8 +112,8 @@ class KVSession:
         self.last_tokens: list[int] = []
         self.last_stop_reason = ""
         self._before_generation: tuple[int, int, torch.Tensor | None] | None = None
-        if press and self.press is not None:
-            self.press.reset()
+        if press and self._press is not None:
+            self._press.reset()
 
     def close(self) -> None:
         """Give the model its original attention implementation back."""
@@ -139,10 +129,29 @@ class KVSession:
         """Change the budget; it applies at the next compression (the next ``append``)."""
         self.budget = Budget.parse(budget)
 
+    def set_method(self, method: Press | str | None) -> None:
+        """Compress with ``method`` from the next ``append`` on: a registered name (a fresh press with its
+        defaults), a configured press, or None (``full``) to keep everything."""
+        self._press = get_press(method) if isinstance(method, str) else method
+
+    @property
+    def press(self) -> Press | None:
+        """The press run after every prefill (None: the full cache); ``set_method`` changes it."""
+        return self._press
+
     # -- state ---------------------------------------------------------------------------------------------
     @property
     def logical_tokens(self) -> int:
         return int(self._token_ids.numel())
+
+    @property
+    def num_layers(self) -> int:
+        return self.loaded.num_layers
+
+    @property
+    def merge_size(self) -> int:
+        """Vision patches merged into one token along each side of a screenshot."""
+        return self.loaded.image.merge_size
 
     @property
     def token_ids(self) -> torch.Tensor:
@@ -223,7 +232,7 @@ class KVSession:
             bytes_full=self.logical_tokens * self.bytes_per_token(),
             images=images,
             budget=str(self.budget),
-            method=self.press.name if self.press is not None else "full",
+            method=self._press.name if self._press is not None else "full",
         )
 
     # -- feeding the model ---------------------------------------------------------------------------------
@@ -377,9 +386,9 @@ class KVSession:
     @torch.inference_mode()
     def compress(self) -> None:
         """Run the press's selection on the current cache (done by ``append``; callable after set_budget)."""
-        if self.press is None:
+        if self._press is None:
             return
-        selection = self.press.select(self)
+        selection = self._press.select(self)
         if selection is not None:
             self.keep(selection)
 
@@ -471,8 +480,8 @@ class KVSession:
         for index, (pair, length) in enumerate(zip(self._held_layers(), lengths, strict=True)):
             if pair is not None and pair[0].shape[2] > length:
                 compat.set_layer_keys_values(self.cache, index, pair[0][:, :, :length], pair[1][:, :, :length])
-        if self.press is not None:
-            self.press.discard()
+        if self._press is not None:
+            self._press.discard()
 
     def _held_layers(self) -> list[tuple[torch.Tensor, torch.Tensor] | None]:
         """Each layer's (keys, values), or None for a layer the cache has not filled yet."""
@@ -517,7 +526,7 @@ class KVSession:
     @contextmanager
     def _observing(self):
         """Forward hooks that show the press each layer during a prefill; removed on exit."""
-        if self.press is None:
+        if self._press is None:
             yield
             return
         handles = [
@@ -534,7 +543,7 @@ class KVSession:
         hidden_states, (cos, sin), cache = compat.hook_inputs(kwargs)
         keys, values = compat.layer_keys_values(cache, module.layer_idx)
         start = self._clock()
-        self.press.observe(
+        self._press.observe(
             self,
             LayerView(
                 layer_idx=module.layer_idx,

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from guiagent.compression.presses import get_press
 from guiagent.compression.session import KVSession
 
 IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
@@ -131,7 +130,7 @@ def check_layer(
         history = session.snapshot()
         for method in methods:
             session.restore(history)
-            session.press = get_press(method)
+            session.set_method(method)
             session.set_budget(budget)
             cost = measured_append(session, screenshot_turn(screens - 1), [shots[screens - 1]])
             yield row(f"{screens}-screens", session, method, cost)

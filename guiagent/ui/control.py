@@ -14,7 +14,6 @@ through ``post`` (the app's thread-safe ``post_message``).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from guiagent.agent.actions import Action, describe
@@ -22,6 +21,7 @@ from guiagent.agent.run.loop import StepEvent, StepGate
 from guiagent.compression.budget import Budget
 from guiagent.errors import ConfigError
 from guiagent.ui.messages import (
+    ConfirmRequest,
     ConfirmRequested,
     ScreenCaptured,
     SettingsApplied,
@@ -52,31 +52,6 @@ def step_budget(budget: Budget, direction: int) -> Budget:
     unit = next((size for size in (2**30, 2**20, 2**10) if value >= 10 * size), 1)  # 2+ digits in the unit
     rounded = max(1, round(value / unit)) * unit
     return Budget("bytes", float(rounded if rounded != budget.value else max(1, budget.value + sign * unit)))
-
-
-@dataclass
-class ConfirmRequest:
-    """One question the loop waits on; the UI answers it once (later answers are ignored)."""
-
-    question: str
-    action: Action | None = None
-    reason: str = ""
-    _answered: threading.Event = field(default_factory=threading.Event, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    answer: bool = False
-
-    def reply(self, answer: bool) -> None:
-        with self._lock:  # the dialog and a stop may answer at once: the first one wins
-            if not self._answered.is_set():
-                self.answer = answer
-                self._answered.set()
-
-    def wait(self, stop: threading.Event) -> bool:
-        """Block until answered; a stopped run answers no."""
-        while not self._answered.wait(0.05):
-            if stop.is_set():
-                self.reply(False)
-        return self.answer
 
 
 class DashboardHuman:
@@ -127,7 +102,7 @@ class RunControl:
     budget, method
         What to show before a session is attached.
     methods
-        The method names the method dialog offers (``guiagent.compression.presses.METHODS`` for a model run).
+        The method names the method dialog offers (``guiagent.compression.presses.method_names()`` for a model run).
     recorder
         The run's ``Recorder``: steps and setting changes are written to it (None: nothing is recorded).
     total_steps
@@ -251,9 +226,7 @@ class RunControl:
 
     def _apply(self, changes: dict[str, str]) -> None:
         if "method" in changes:
-            from guiagent.compression.presses import get_press  # the session exists: torch is loaded already
-
-            self.session.press = get_press(changes["method"])
+            self.session.set_method(changes["method"])
             self._method = changes["method"]
         if "budget" in changes:
             self.session.set_budget(changes["budget"])

@@ -169,6 +169,6 @@ def replay_in_dashboard(
 def _methods(has_cache: bool) -> tuple[str, ...]:
     if not has_cache:
         return ()
-    from guiagent.compression.presses import METHODS  # a model run: torch is loaded already
+    from guiagent.compression.presses import method_names  # a model run: torch is loaded already
 
-    return tuple(METHODS)
+    return method_names()

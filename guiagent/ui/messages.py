@@ -2,11 +2,14 @@
 
 The loop never touches a widget. It posts these (``post_message`` is thread-safe) and the app routes them to
 the panels. Messages that only matter as "the latest" (``StepStarted``) define ``can_replace`` so a burst of
-them costs one UI update; a step's own record (``StepCompleted``) is never dropped.
+them costs one UI update; a step's own record (``StepCompleted``) is never dropped. ``ConfirmRequest``, the
+question the loop blocks on, lives here with the message that carries it (``control`` asks, the dashboard
+answers).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +18,9 @@ from textual.message import Message
 if TYPE_CHECKING:
     from PIL import Image
 
+    from guiagent.agent.actions import Action
     from guiagent.agent.policy.coords import ScreenGeometry
     from guiagent.agent.run.loop import StepEvent
-    from guiagent.ui.control import ConfirmRequest
 
 
 @dataclass
@@ -65,6 +68,31 @@ class SettingsApplied(Message):
 
     step: int
     changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ConfirmRequest:
+    """The question a ``ConfirmRequested`` carries; the UI answers it once (later answers are ignored)."""
+
+    question: str
+    action: Action | None = None
+    reason: str = ""
+    _answered: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    answer: bool = False
+
+    def reply(self, answer: bool) -> None:
+        with self._lock:  # the dialog and a stop may answer at once: the first one wins
+            if not self._answered.is_set():
+                self.answer = answer
+                self._answered.set()
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Block until answered; a stopped run answers no."""
+        while not self._answered.wait(0.05):
+            if stop.is_set():
+                self.reply(False)
+        return self.answer
 
 
 @dataclass

@@ -4,13 +4,11 @@ unwritable places are paths through a regular file and /proc."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from PIL import Image
 
 from guiagent.agent.trajectory.recorder import Recorder
-from guiagent.cli import main
+from tests.helpers.cli import guiagent, one_error
 
 
 @pytest.fixture
@@ -24,31 +22,11 @@ def no_model(monkeypatch):
     monkeypatch.setattr("guiagent.agent.model.loading.load_model", refuse)
 
 
-def guiagent(capsys, monkeypatch, *args: str) -> tuple[int, list[str]]:
-    """(exit code, output lines) of ``guiagent ARGS`` through the real entry point."""
-    monkeypatch.delenv("GUIAGENT_DEBUG", raising=False)
-    monkeypatch.setattr(sys, "argv", ["guiagent", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as done:
-        main()
-    captured = capsys.readouterr()
-    return done.value.code or 0, (captured.out + captured.err).splitlines()
-
-
 @pytest.fixture
 def a_file(tmp_path):
     path = tmp_path / "a-file"
     path.write_text("not a folder")
     return path
-
-
-def one_error(code: int, lines: list[str], *needles: str) -> str:
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert code == 1 and len(errors) == 1, lines
-    assert not any("Traceback" in line for line in lines)
-    for needle in needles:
-        assert needle in errors[0], (needle, errors[0])
-    return errors[0]
 
 
 @pytest.mark.parametrize("where", ["under-a-file", "the-file", "/proc/guiagent-test-report"])

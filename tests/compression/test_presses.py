@@ -8,14 +8,23 @@ import torch
 
 from guiagent import KVSession, compat
 from guiagent.compression.parity import reference_keep
-from guiagent.compression.presses import METHODS, PRESSES, get_press, method_defaults, normalize_method
+from guiagent.compression.presses import (
+    GUIKVPress,
+    PyramidKVPress,
+    SnapKVPress,
+    VLCachePress,
+    get_press,
+    method_defaults,
+    method_names,
+    normalize_method,
+)
 from guiagent.compression.presses.base import LayerView
 from guiagent.compression.presses.starkv_press import StarKVPress, mutual_information, square_grid
 from guiagent.errors import ConfigError
 from tests.conftest import noise_image
 
 IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
-COMPRESSING = [m for m in METHODS if m != "full"]
+COMPRESSING = [m for m in method_names() if m != "full"]
 
 
 def turn(step: int) -> str:
@@ -135,7 +144,7 @@ def capture_prefill(session: KVSession, text: str, images) -> dict[int, LayerVie
             captured[layer.layer_idx] = layer
             super().observe(session, layer)
 
-    session.press = Recorder(real_grid=False)
+    session.set_method(Recorder(real_grid=False))
     session.append(text, images)
     return captured
 
@@ -211,14 +220,41 @@ def test_starkv_state_ramps_and_resets(tiny):
         assert press.states == {}
 
 
+SCRIPTS = {"window": 8, "kernel_size": 5, "pooling": "avgpool"}  # every published script, every method
+PUBLISHED = {  # the published scripts' values, written out: the presses' dataclass defaults must be these
+    "starkv": (
+        StarKVPress,
+        {
+            **SCRIPTS,
+            **{"alpha": 2.0, "temperature": 3.5},
+            **{"prior_lambda": 0.5, "profile_steps": 5, "profile_decay": 0.9, "profile_tau": 1.0, "lambda_ramp": 10},
+            **{"temporal": True, "temporal_rho": 0.9, "temporal_delta": 0.1, "temporal_eps": 0.0},
+            **{"temporal_discount_min": 0.0, "temporal_warmup": 0},
+            **{"entropy": True, "entropy_min": 0.95, "entropy_max": 1.05, "entropy_smooth": 0.0},
+            "real_grid": True,  # the one deliberate difference: the real patch grid, not the published guess
+        },
+    ),
+    "guikv": (GUIKVPress, {**SCRIPTS, "alpha": 2.0, "temperature": 3.5, "rank": 32}),
+    "snapkv": (SnapKVPress, SCRIPTS),
+    "pyramidkv": (PyramidKVPress, {**SCRIPTS, "beta": 20}),
+    "vlcache": (VLCachePress, {**SCRIPTS, "sparsity_threshold": 0.01, "min_share": 0.001}),
+}
+
+
+def test_presses_carry_the_published_defaults():
+    assert method_names() == ("full", *PUBLISHED)
+    for name, (cls, published) in PUBLISHED.items():
+        press = get_press(name)
+        assert type(press) is cls and press.name == name
+        assert method_defaults(name) == published
+        assert {key: getattr(press, key) for key in published} == published
+    assert method_defaults("full") == {}
+
+
 def test_registry_names_and_errors():
     assert normalize_method("GUI-KV") == "guikv" and normalize_method("star_kv") == "starkv"
     assert normalize_method("original") == "full" and get_press("full") is None
-    for name in PRESSES:
-        press = get_press(name)
-        assert press.name == name
-        for key, value in method_defaults(name).items():
-            assert getattr(press, key) == value
+    assert get_press("pyramidkv", beta=4).beta == 4
     with pytest.raises(ConfigError, match="Unknown compression method 'snapk'") as error:
         get_press("snapk")
     assert "Did you mean 'snapkv'?" in error.value.hint

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from guiagent.tools.bench import PRESETS, Shape, decode_flops, markdown, prefill_flops, run_bench
+from guiagent.tools.bench import PRESETS, Shape, decode_flops, prefill_flops, run_bench
+from guiagent.tools.bench_report import markdown
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from guiagent.tools import gpu_check
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_declared_requirements_are_pyprojects():

@@ -40,6 +40,11 @@ class FakeSession:
     def set_budget(self, value) -> None:
         self.budget = Budget.parse(value)
 
+    def set_method(self, method) -> None:
+        from guiagent.compression.presses import get_press  # as the real session does (torch: only when used)
+
+        self.press = get_press(method)
+
     @property
     def stats(self) -> CacheStats:
         logical = 1000 * max(1, self.steps)

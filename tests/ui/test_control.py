@@ -13,9 +13,9 @@ import pytest
 from guiagent.agent.actions import Press
 from guiagent.compression.budget import Budget
 from guiagent.errors import ConfigError
-from guiagent.ui.control import ConfirmRequest, RunControl, step_budget
+from guiagent.ui.control import RunControl, step_budget
 from guiagent.ui.launch import use_tui
-from guiagent.ui.messages import ConfirmRequested, SettingsApplied, StepStarted
+from guiagent.ui.messages import ConfirmRequest, ConfirmRequested, SettingsApplied, StepStarted
 from tests.ui.helpers import FakeSession
 
 

@@ -13,7 +13,7 @@ from guiagent.agent.desktop.executor import DryRunExecutor
 from guiagent.agent.run.safety import SafetyRules
 from guiagent.agent.trajectory.format import load_trajectory
 from guiagent.agent.trajectory.recorder import Recorder
-from guiagent.compression.presses import METHODS
+from guiagent.compression.presses import method_names
 from guiagent.ui.control import RunControl
 from guiagent.ui.dashboard import Dashboard
 from guiagent.ui.launch import live_job
@@ -28,7 +28,7 @@ SIZE = (100, 30)
 
 def dashboard(decider, images, *, executor=None, confirm="never", max_steps=7, recorder=None, paused=False):
     session = getattr(decider, "session", None)
-    control = RunControl(session, methods=METHODS if session else (), recorder=recorder, total_steps=max_steps)
+    control = RunControl(session, methods=method_names() if session else (), recorder=recorder, total_steps=max_steps)
     if paused:
         control.pause()
     job = live_job(
@@ -216,7 +216,7 @@ async def test_graphics_terminals_get_a_textual_image(bundled_images):
     from textual_image.widget import Image as GraphicsImage
 
     session = SessionDecider([CLICK])
-    control = RunControl(session.session, methods=METHODS, total_steps=1)
+    control = RunControl(session.session, methods=method_names(), total_steps=1)
     job = live_job(session, frames(bundled_images), RecordingExecutor(), rules=SafetyRules(), max_steps=1, loop_limit=0)
     app = Dashboard(job, control, metrics=FixedMetrics(), graphics=True)
     async with app.run_test(size=SIZE) as pilot:

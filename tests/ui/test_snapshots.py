@@ -4,7 +4,7 @@ model (deterministic on CPU); memory and timings come from ``FixedMetrics``; the
 from __future__ import annotations
 
 from guiagent.agent.run.safety import SafetyRules
-from guiagent.compression.presses import METHODS
+from guiagent.compression.presses import method_names
 from guiagent.ui.control import RunControl
 from guiagent.ui.dashboard import Dashboard
 from guiagent.ui.launch import live_job, replay_job
@@ -15,14 +15,14 @@ from tests.ui.helpers import CLICK, FixedMetrics, SessionDecider, frames, wait_u
 
 def replay_dashboard(bundled, tiny_replay) -> Dashboard:
     make_decider, _ = tiny_replay
-    control = RunControl(budget="20", method="starkv", methods=METHODS, total_steps=len(bundled[0].steps))
+    control = RunControl(budget="20", method="starkv", methods=method_names(), total_steps=len(bundled[0].steps))
     job = replay_job(bundled, make_decider)
     return Dashboard(job, control, title="replay · bundled · tiny", metrics=FixedMetrics(), poll_s=3600)
 
 
 def live_dashboard(answers, images, confirm="never", paused=False) -> Dashboard:
     decider = SessionDecider(answers)
-    control = RunControl(decider.session, methods=METHODS, total_steps=len(answers))
+    control = RunControl(decider.session, methods=method_names(), total_steps=len(answers))
     if paused:
         control.pause()
     job = live_job(

@@ -29,33 +29,12 @@ def no_display() -> ScreenError:
 
 
 @dataclass(frozen=True)
-class MonitorInfo:
-    """One mss monitor in logical pixels; ``index`` is the number to pass to ``capture`` (0 = all)."""
-
-    index: int
-    left: int
-    top: int
-    width: int
-    height: int
-    primary: bool = False
-
-
-@dataclass(frozen=True)
 class Capture:
     """A screenshot (RGB, physical pixels), where it sits on screen, and how long taking it took."""
 
     image: Image.Image
     geometry: ScreenGeometry
     seconds: float
-
-
-def list_monitors() -> list[MonitorInfo]:
-    """All monitors as mss numbers them; ``list_monitors()[n]`` is monitor ``n`` (entry 0 is their union)."""
-    with _open() as sct:
-        return [
-            MonitorInfo(i, m["left"], m["top"], m["width"], m["height"], bool(m.get("is_primary", False)))
-            for i, m in enumerate(sct.monitors)
-        ]
 
 
 def capture(monitor: int = 1, region: tuple[int, int, int, int] | None = None, cursor: bool = False) -> Capture:

@@ -27,6 +27,7 @@ from guiagent.agent.actions import (
     Press,
     Scroll,
     Type,
+    UnsupportedAction,
     Wait,
 )
 from guiagent.agent.desktop.capture import require_display
@@ -80,9 +81,9 @@ class ExecutorError(GuiAgentError):
 def check_executable(action: Action) -> None:
     """Reject actions that are not desktop input, so a dry run refuses exactly what a real run refuses."""
     if isinstance(action, MobileAction):
-        raise ValueError(f"{action.name!r} is a mobile action and cannot run on a desktop.")
+        raise UnsupportedAction(f"{action.name!r} is a mobile action and cannot run on a desktop.")
     if isinstance(action, (Wait, Finished, CallUser)):
-        raise ValueError(f"{type(action).__name__} is not an executor action: the agent loop handles it.")
+        raise UnsupportedAction(f"{type(action).__name__} is not an executor action: the agent loop handles it.")
 
 
 def normalize_key(key: str, platform: str = sys.platform, in_hotkey: bool = False) -> str:
@@ -170,7 +171,9 @@ class PyAutoGuiExecutor:
     def _key(self, key: str, in_hotkey: bool = False) -> str:
         name = normalize_key(key, self.platform, in_hotkey)
         if not self._gui.isValidKey(name):
-            raise ValueError(f"Unknown key {key!r}: use a key name pyautogui knows, such as enter, ctrl, a or f5.")
+            raise UnsupportedAction(
+                f"Unknown key {key!r}: use a key name pyautogui knows, such as enter, ctrl, a or f5."
+            )
         return name
 
     def _in_pieces(self, total: int, size: int, unit: str, send: Callable[[int, int, bool], None]) -> None:

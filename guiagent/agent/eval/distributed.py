@@ -9,6 +9,7 @@ on CPU and next to CUDA, and the collectives move a few kilobytes, so it is used
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -156,3 +157,25 @@ def rebuilt_command(context: Any, skip: set[str]) -> list[str]:
         else:
             args += [param.opts[0], str(value)]
     return args
+
+
+def check_launch(launcher: str, device_map: str | None, ranks: Ranks) -> None:
+    """Refuse, before any work, a launcher that does not exist or a split model shared by several local ranks."""
+    if launcher not in ("none", "torchrun"):
+        raise ConfigError(f"Unknown launcher '{launcher}'.", "Use none or torchrun.")
+    if device_map is not None and ranks.local_world > 1:
+        raise ConfigError(
+            f"--device-map splits one model over this node's GPUs, but {ranks.local_world} ranks run on this node.",
+            "Use one rank per node (--nproc-per-node 1) with --device-map.",
+        )
+
+
+def relaunch(launch: Launch, context: Any, skip: set[str], model: str, echo: Callable[[str], None]) -> None:
+    """Run the invoked command again under torchrun (minus the ``skip`` launcher flags) and wait for its ranks."""
+    from guiagent.agent.model.loading import resolve_folder
+    from guiagent.agent.run.runner import SCRIPTED
+
+    if not model.startswith(SCRIPTED):
+        resolve_folder(model)  # a bad spec fails here once; a Hub id downloads once, not once per rank
+    echo(f"torchrun: {launch.processes()} rank(s) per node, {launch.nnodes} node(s).")
+    launch_torchrun(launch, rebuilt_command(context, skip))

@@ -241,15 +241,6 @@ def merge(out: Path, plan: GridPlan | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def computed_units(out: Path, launch: str | None = None) -> list[dict[str, Any]]:
-    """The launch log's lines (of one launch when given): which rank computed which unit, and when."""
-    path = out / LAUNCHES_FILE
-    if not path.exists():
-        return []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [line for line in lines if launch is None or line["launch"] == launch]
-
-
 def _write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -1,9 +1,11 @@
-"""Dry-run replay: recorded screenshots through the same policy and decider, each step scored.
+"""Dry-run replay: recorded screenshots through the agent's own loop, each step scored.
 
-No input event is ever sent: executable actions go to a ``DryRunExecutor``, which only records them. The text
-history is the model's own (closed loop), the screenshots are the recorded ones, as in the published
-harnesses. Each step is scored against the trajectory's ground truth with the rule its schema calls for
-(AgentNetBench's official evaluator by default; ``--metric`` picks the papers' variant or AndroidControl's).
+Each trajectory is an ``AgentLoop`` run in dry-run mode, whose capture hands out the recorded screens: a dry run is
+the live run minus input, by construction. No input event is ever sent, nothing is judged or asked for, and every
+recorded step is replayed whatever the model answers. The text history is the model's own (closed loop), the
+screenshots are the recorded ones, as in the published harnesses. Each step is scored against the trajectory's
+ground truth with the rule its schema calls for (AgentNetBench's official evaluator by default; ``--metric``
+picks the papers' variant or AndroidControl's).
 
 The report: ``OUT/steps.jsonl`` (one record per step: trajectory, step, image, predicted, expected, score, raw,
 parse errors, cache, timings) and ``OUT/summary.json`` (step accuracy, steps, per-trajectory scores, memory
@@ -17,14 +19,16 @@ import statistics
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from guiagent.agent.actions import Action, Click, Drag, Move, ParsedResponse, Scroll
-from guiagent.agent.desktop.executor import DryRunExecutor, check_executable
-from guiagent.agent.eval import metrics
+from PIL import Image
+
+from guiagent.agent.actions import Action, Click, Drag, Move, ParsedResponse, Scroll, describe
+from guiagent.agent.eval import scoring as metrics
 from guiagent.agent.policy.coords import ScreenGeometry
-from guiagent.agent.run.loop import ActionOutcome, StepEvent, StepGate
+from guiagent.agent.run.loop import AgentLoop, StepEvent, StepGate
 from guiagent.agent.trajectory.format import Step, Trajectory, action_from_dict, load_screenshot
 from guiagent.errors import ConfigError
 
@@ -156,6 +160,59 @@ def _mean(steps: list[StepResult], name: str) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+@dataclass(frozen=True)
+class RecordedScreen:
+    """What the loop's capture returns in a replay: one recorded step's screenshot and geometry."""
+
+    image: Image.Image
+    geometry: ScreenGeometry
+
+
+class RecordedScreens:
+    """The replay's capture: each recorded step's screenshot and geometry in turn."""
+
+    def __init__(self, trajectory: Trajectory) -> None:
+        self.trajectory = trajectory
+        self._steps = iter(trajectory.steps)
+
+    def __call__(self) -> RecordedScreen:
+        step = next(self._steps)
+        geometry = self.trajectory.geometry(step)
+        return RecordedScreen(load_screenshot(step), geometry)  # one sentence naming the step when undecodable
+
+
+class NoInput:
+    """The replay's executor and human: a dry-run loop calls neither, and were it to, nothing is sent or approved."""
+
+    def execute(self, action: Action) -> None:
+        raise RuntimeError(f"A replay sends no input, yet the loop tried to run {describe(action)}.")
+
+    def confirm(self, action: Action, reason: str) -> bool:
+        return False
+
+    def ask(self, question: str) -> bool:
+        return False
+
+
+def step_result(trajectory: Trajectory, step: Step, event: StepEvent, metric: str | None) -> StepResult:
+    """The record of one loop step on a recorded ``step``, scored against its ground truth."""
+    predicted, expected, score, extra = score_step(step, event.parsed, event.geometry, metric)
+    return StepResult(
+        trajectory=trajectory.name,
+        step=step.step,
+        image=str(step.image),
+        predicted=predicted,
+        expected=expected,
+        score=score,
+        raw=event.raw,
+        parse_errors=list(event.parse_errors),
+        cache=event.stats.summary() if event.stats is not None else None,
+        timings=dict(event.timings),
+        schema=(step.expected or {}).get("schema", "recorded"),
+        extra=extra,
+    )
+
+
 def replay(
     trajectories: list[Trajectory],
     make_decider: Callable[[Trajectory], Any],
@@ -169,66 +226,39 @@ def replay(
 ) -> ReplaySummary:
     """Replay every step of every trajectory; ``make_decider`` gives a fresh decider (and history) per task.
 
-    ``on_event`` receives each step as a loop ``StepEvent`` (for the dashboard); ``gate`` pauses between
-    steps and ``stop`` ends the replay early (the steps done so far are kept).
+    ``on_event`` receives each step as the loop reports it (for the dashboard; steps are numbered on across
+    trajectories); ``gate`` pauses between steps and ``stop`` ends the replay early (the steps done so far are kept).
     """
-    executor = DryRunExecutor()
     results: list[StepResult] = []
     gate, stop = gate or StepGate(), stop or threading.Event()
-    number = 0
+
+    def scored(trajectory: Trajectory, first: int, event: StepEvent) -> None:
+        result = step_result(trajectory, trajectory.steps[event.step - first], event, metric)
+        results.append(result)
+        if on_event is not None:
+            on_event(event)
+        if on_step is not None:
+            on_step(result)
+
     for trajectory in trajectories:
         decider = make_decider(trajectory)
-        for step in trajectory.steps:
-            gate.wait(stop)
-            if stop.is_set():
-                return ReplaySummary(results, dict(config or {}, metric=metric or "default", stopped=True))
-            number += 1
-            geometry = trajectory.geometry(step)
-            image = load_screenshot(step)  # one sentence naming the step when it cannot be decoded
-            decision = decider.decide(image, geometry)
-            for action in decision.parsed.actions if decision.parsed else ():
-                try:
-                    check_executable(action)
-                except ValueError:
-                    continue
-                executor.execute(action)
-            predicted, expected, score, extra = score_step(step, decision.parsed, geometry, metric)
-            result = StepResult(
-                trajectory=trajectory.name,
-                step=step.step,
-                image=str(step.image),
-                predicted=predicted,
-                expected=expected,
-                score=score,
-                raw=decision.raw,
-                parse_errors=list(decision.errors),
-                cache=decision.stats.summary() if decision.stats is not None else None,
-                timings=dict(decision.timings),
-                schema=(step.expected or {}).get("schema", "recorded"),
-                extra=extra,
-            )
-            results.append(result)
-            if on_event is not None:
-                outcomes = tuple(
-                    ActionOutcome(a, "skipped", "dry run") for a in (decision.parsed.actions if decision.parsed else ())
-                )
-                on_event(
-                    StepEvent(
-                        step=number,
-                        screenshot=image,
-                        geometry=geometry,
-                        raw=decision.raw,
-                        parsed=decision.parsed,
-                        outcomes=outcomes,
-                        parse_errors=tuple(decision.errors),
-                        stats=decision.stats,
-                        timings=dict(decision.timings),
-                        prompt_tokens=decision.prompt_tokens,
-                        status="continue",
-                    )
-                )
-            if on_step is not None:
-                on_step(result)
+        if not trajectory.steps:  # a recording that ended before its first step: nothing to replay
+            continue
+        first, no_input = len(results) + 1, NoInput()
+        loop = AgentLoop(
+            decider,
+            RecordedScreens(trajectory),
+            no_input,
+            no_input,
+            max_steps=len(trajectory.steps),
+            stop=stop,
+            on_event=partial(scored, trajectory, first),
+            gate=gate,
+            first_step=first,
+            dry_run=True,
+        )
+        if loop.run().status == "stopped":
+            return ReplaySummary(results, dict(config or {}, metric=metric or "default", stopped=True))
     return ReplaySummary(results, dict(config or {}, metric=metric or "default"))
 
 

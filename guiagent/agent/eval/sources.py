@@ -33,7 +33,7 @@ def example_steps() -> tuple[str, list[Path]]:
 
 def load_source(source: str | Path, *, images: str | Path | None = None, limit: int | None = None) -> list[Trajectory]:
     """Trajectories from ``source`` (see the module doc); one clear error when it is none of those."""
-    from guiagent.agent.eval.benchmarks.agentnetbench import is_agentnetbench, load_agentnetbench
+    from guiagent.agent.eval.benchmarks.agentnetbench.importer import is_agentnetbench, load_agentnetbench
 
     path = bundled_folder() if str(source) == BUNDLED else Path(source).expanduser()
     if not path.exists():
@@ -47,7 +47,7 @@ def load_source(source: str | Path, *, images: str | Path | None = None, limit: 
     if is_agentnetbench(path):
         return load_agentnetbench(path, images, limit)
     if path.is_file() and path.suffix == ".json" and _looks_like_androidcontrol(path):
-        from guiagent.agent.eval.benchmarks.androidcontrol import load_androidcontrol
+        from guiagent.agent.eval.benchmarks.androidcontrol.importer import load_androidcontrol
 
         return load_androidcontrol(path, Path(images) if images else None, limit)
     if path.is_dir() and any(path.glob("screenspot_*_v2.json")):

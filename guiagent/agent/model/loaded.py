@@ -16,15 +16,10 @@ from guiagent.errors import ModelLoadError
 
 @dataclass(frozen=True)
 class SpecialTokens:
-    """Token ids the session and policies need (the real Qwen ids for Qwen2.5-VL checkpoints)."""
+    """Token ids the session needs: where images sit in a prompt and what ends an answer."""
 
     image_pad: int
-    vision_start: int
-    vision_end: int
-    im_start: int
-    im_end: int
     eos: tuple[int, ...]
-    pad: int | None
 
 
 @dataclass(frozen=True)
@@ -111,14 +106,8 @@ def read_special_tokens(tokenizer: Any, config: Any) -> SpecialTokens:
             )
         return int(found)
 
-    im_end = token_id("<|im_end|>")
+    im_end, image_pad = token_id("<|im_end|>"), token_id("<|image_pad|>")
+    for token in ("<|vision_start|>", "<|vision_end|>", "<|im_start|>"):
+        token_id(token)  # the chat template writes these: a tokenizer without them is not Qwen2.5-VL's
     eos = {im_end, *([config.eos_token_id] if isinstance(config.eos_token_id, int) else config.eos_token_id or [])}
-    return SpecialTokens(
-        image_pad=token_id("<|image_pad|>"),
-        vision_start=token_id("<|vision_start|>"),
-        vision_end=token_id("<|vision_end|>"),
-        im_start=token_id("<|im_start|>"),
-        im_end=im_end,
-        eos=tuple(sorted(eos)),
-        pad=tokenizer.pad_token_id,
-    )
+    return SpecialTokens(image_pad=image_pad, eos=tuple(sorted(eos)))

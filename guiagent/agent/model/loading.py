@@ -305,17 +305,8 @@ def _load_opencua(spec, folder, place, dtype, attn, min_pixels, max_pixels) -> L
             f"Could not load OpenCUA checkpoint '{spec}' from '{folder}': {error}",
             "OpenCUA needs its remote code files (*.py) and tiktoken; re-download the checkpoint.",
         ) from error
-    media = {name: tokenizer.convert_tokens_to_ids(name) for name in ("<|media_begin|>", "<|media_end|>")}
     eos = tokenizer.eos_token_id
-    tokens = SpecialTokens(
-        image_pad=int(getattr(model.config, "media_placeholder_token_id", -1)),
-        vision_start=int(media["<|media_begin|>"]),
-        vision_end=int(media["<|media_end|>"]),
-        im_start=-1,
-        im_end=int(eos),
-        eos=(int(eos),),
-        pad=tokenizer.pad_token_id,
-    )
+    tokens = SpecialTokens(image_pad=int(getattr(model.config, "media_placeholder_token_id", -1)), eos=(int(eos),))
     return LoadedModel(
         model=model,
         processor=(tokenizer, image_processor),

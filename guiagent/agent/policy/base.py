@@ -18,6 +18,7 @@ from PIL import Image
 
 from guiagent.agent.actions import ParsedResponse
 from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
+from guiagent.errors import ConfigError
 
 Layout = Literal["rolling", "rebuild"]
 Message = dict[str, Any]
@@ -39,9 +40,11 @@ class Policy(ABC):
         history_responses: int = 10,
     ) -> None:
         if layout not in ("rolling", "rebuild"):
-            raise ValueError(f"layout must be 'rolling' or 'rebuild', not {layout!r}")
+            raise ConfigError(
+                f"The layout must be 'rolling' or 'rebuild', not {layout!r}.", "Pass --layout rolling or rebuild."
+            )
         if not instruction.strip():
-            raise ValueError("The task instruction is empty: say what the agent should do.")
+            raise ConfigError("The task instruction is empty.", "Say what the agent should do.")
         self.instruction = instruction.strip()
         self.grid = grid
         self.layout = layout

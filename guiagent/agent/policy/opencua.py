@@ -15,6 +15,7 @@ from guiagent.agent.actions import ParsedResponse
 from guiagent.agent.policy.base import Message, Policy
 from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.policy.opencua_parser import parse_opencua
+from guiagent.errors import ConfigError
 
 _INTRO = (
     "You are a GUI agent. You are given a task and a screenshot of the screen. You need to perform a series "
@@ -82,9 +83,15 @@ class OpenCUAPolicy(Policy):
 
     def __init__(self, instruction: str, grid, *, level: Level = "L2", coordinates: str = "qwen25", **layout) -> None:
         if level not in SYSTEM_PROMPTS:
-            raise ValueError(f"OpenCUA prompt level must be one of {', '.join(SYSTEM_PROMPTS)}, not {level!r}")
+            raise ConfigError(
+                f"The OpenCUA prompt level must be one of {', '.join(SYSTEM_PROMPTS)}, not {level!r}.",
+                "Use L2, the level of OpenCUA's own agent.",
+            )
         if coordinates not in ("qwen25", "relative"):
-            raise ValueError(f"OpenCUA coordinates must be 'qwen25' or 'relative', not {coordinates!r}")
+            raise ConfigError(
+                f"OpenCUA coordinates must be 'qwen25' or 'relative', not {coordinates!r}.",
+                "Use 'qwen25' (the default) or 'relative'.",
+            )
         layout.setdefault("history_images", 3)  # OpenCUA's agent sends three screenshots
         super().__init__(instruction, grid, **layout)
         self.level = level

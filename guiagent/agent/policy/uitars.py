@@ -14,6 +14,7 @@ from guiagent.agent.actions import ParsedResponse
 from guiagent.agent.policy.base import Message, Policy
 from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.policy.uitars_parser import parse_uitars
+from guiagent.errors import ConfigError
 
 _HEADER = (
     "You are a GUI agent. You are given a task and your action history, with screenshots. You need to perform "
@@ -92,7 +93,10 @@ class UITarsPolicy(Policy):
         self, instruction: str, grid, *, variant: Variant = "computer", language: str = "English", **layout
     ) -> None:
         if variant not in PROMPTS:
-            raise ValueError(f"UI-TARS prompt variant must be one of {', '.join(PROMPTS)}, not {variant!r}")
+            raise ConfigError(
+                f"The UI-TARS prompt variant must be one of {', '.join(PROMPTS)}, not {variant!r}.",
+                "Pass --variant computer, mobile or grounding.",
+            )
         super().__init__(instruction, grid, **layout)
         self.variant = variant
         self.language = language

@@ -16,6 +16,11 @@ decide. What ends a run, and how the result says so:
 A step in flight when the run stops is reported with its actions marked ``skipped``; nothing half-executed is
 claimed as done (an action the stop cut short is ``failed``, with how far it got). A step that acted is reported
 even when a second Ctrl-C interrupts it hard: execution and reporting hold that interrupt until they are done.
+
+A dry run (``dry_run``: the replay of recorded screens) is the same loop minus input. A recorded screen cannot
+react, so nothing is judged, asked for or sent: every action is reported ``skipped`` ("dry run") and only the
+recording's length (``max_steps``) or the stop ends the run. What else would cut it short (Ctrl-C, a script out
+of answers) is raised, so a partial replay is never reported as a complete one.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any, Literal, Protocol
 
 from PIL import Image
 
-from guiagent.agent.actions import Action, CallUser, Finished, ParsedResponse, Wait, describe
+from guiagent.agent.actions import Action, CallUser, Finished, ParsedResponse, UnsupportedAction, Wait, describe
 from guiagent.agent.desktop.stop import ActionInterrupted, interrupts_held
 from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.run.decide import Decision, ScriptExhausted
@@ -152,6 +157,8 @@ class AgentLoop:
         stop: threading.Event | None = None,
         on_event: Callable[[StepEvent], None] | None = None,
         gate: StepGate | None = None,
+        first_step: int = 1,
+        dry_run: bool = False,
     ) -> None:
         if max_steps < 1:
             raise ValueError(f"max_steps must be at least 1, got {max_steps}")
@@ -165,26 +172,31 @@ class AgentLoop:
         self.stop = stop or threading.Event()
         self.on_event = on_event or (lambda event: None)
         self.gate = gate or StepGate()
+        self.first_step = first_step  # the number of the first step (a replay numbers on across trajectories)
+        self.dry_run = dry_run
         self.events: list[StepEvent] = []
         self.line = ""  # typed since the last submit, click or focus change: the safety rules judge it whole
 
     def run(self) -> RunResult:
-        """Step until the task ends; never raises for the ways a run normally ends (see the module doc)."""
-        step = 0
+        """Step until the task ends; a live run never raises for the ways a run normally ends (see the module doc)."""
         try:
-            for step in range(1, self.max_steps + 1):
+            for step in range(self.first_step, self.first_step + self.max_steps):
                 self.gate.wait(self.stop)
                 if self.stop.is_set():
-                    return self._result("stopped", "stopped before the step began", step - 1)
+                    return self._result("stopped", "stopped before the step began")
                 status, message = self.step(step)
                 if status != "continue":
-                    return self._result(status, message, step)
-            return self._result("step_limit", f"reached the step limit ({self.max_steps} steps)", step)
+                    return self._result(status, message)
+            return self._result("step_limit", f"reached the step limit ({self.max_steps} steps)")
         except ScriptExhausted as error:
-            return self._result("script_exhausted", str(error), step - 1)
+            if self.dry_run:
+                raise
+            return self._result("script_exhausted", str(error))
         except KeyboardInterrupt:
+            if self.dry_run:
+                raise
             self.stop.set()
-            return self._result("stopped", "interrupted (Ctrl-C)", len(self.events))
+            return self._result("stopped", "interrupted (Ctrl-C)")
 
     def step(self, step: int) -> tuple[str, str]:
         """One observe-decide-act cycle; returns (status, message), status "continue" to go on."""
@@ -194,26 +206,11 @@ class AgentLoop:
         decision = self.decider.decide(capture.image, capture.geometry)
         status, message, outcomes, interrupted = "continue", "", [], False
         try:
-            if self.stop.is_set():
-                status, message = "stopped", "stopped while the model was answering"
-            elif decision.parsed is None:
-                message = "unparsable answer; nothing executed"
+            if self.dry_run:
+                actions = decision.parsed.actions if decision.parsed is not None else ()
+                outcomes += [ActionOutcome(a, "skipped", "dry run") for a in actions]
             else:
-                start = time.perf_counter()
-                status, message = self._act(decision.parsed.actions, outcomes)
-                decision.timings["execute_s"] = time.perf_counter() - start
-            if (
-                decision.parsed is not None
-                and status == "continue"
-                and self.loops.observe(screen_hash(capture.image), decision.parsed.actions)
-            ):
-                if self.human.ask(
-                    f"The agent repeated '{describe(decision.parsed.actions[0])}' "
-                    f"{self.loops.limit} times on an unchanged screen. Continue?"
-                ):
-                    self.loops.reset()
-                else:
-                    status, message = "loop", "stopped: the same action repeated on an unchanged screen"
+                status, message = self._respond(capture, decision, outcomes)
         except KeyboardInterrupt:  # a second Ctrl-C: still report what this step already did, then stop
             self.stop.set()
             status, message, interrupted = "stopped", "interrupted (Ctrl-C)", True
@@ -229,6 +226,24 @@ class AgentLoop:
             self._emit(step, capture, decision, tuple(outcomes), status)
         if interrupted:
             raise KeyboardInterrupt
+        return status, message
+
+    def _respond(self, capture: Capture, decision: Decision, outcomes: list[ActionOutcome]) -> tuple[str, str]:
+        """A live step's answer to the decision: act through the gates, then ask the human if the agent loops."""
+        if self.stop.is_set():
+            return "stopped", "stopped while the model was answering"
+        if decision.parsed is None:
+            return "continue", "unparsable answer; nothing executed"
+        start = time.perf_counter()
+        status, message = self._act(decision.parsed.actions, outcomes)
+        decision.timings["execute_s"] = time.perf_counter() - start
+        if status == "continue" and self.loops.observe(screen_hash(capture.image), decision.parsed.actions):
+            if not self.human.ask(
+                f"The agent repeated '{describe(decision.parsed.actions[0])}' "
+                f"{self.loops.limit} times on an unchanged screen. Continue?"
+            ):
+                return "loop", "stopped: the same action repeated on an unchanged screen"
+            self.loops.reset()
         return status, message
 
     def _act(self, actions: tuple[Action, ...], outcomes: list[ActionOutcome]) -> tuple[str, str]:
@@ -258,7 +273,7 @@ class AgentLoop:
             with interrupts_held():  # the desktop is changing: its outcome is recorded before a hard Ctrl-C lands
                 try:
                     self.executor.execute(action)
-                except ValueError as error:  # e.g. a mobile action on a desktop
+                except UnsupportedAction as error:  # e.g. a mobile action on a desktop
                     outcomes.append(ActionOutcome(action, "failed", str(error)))
                     continue
                 except ActionInterrupted as error:  # the stop cut a long action short, between two pieces
@@ -293,5 +308,6 @@ class AgentLoop:
         self.events.append(event)
         self.on_event(event)
 
-    def _result(self, status: str, message: str, steps: int) -> RunResult:
-        return RunResult(status=status, message=message, steps=steps, events=tuple(self.events))
+    def _result(self, status: str, message: str) -> RunResult:
+        """The run's end; its steps are the ones reported (a step cut short before its report did not happen)."""
+        return RunResult(status=status, message=message, steps=len(self.events), events=tuple(self.events))

@@ -92,12 +92,9 @@ def make_policy(
     if family not in POLICIES:
         raise ConfigError(f"Unknown policy family '{family}'.", f"Use one of {', '.join(POLICIES)}.")
     check_task(task)
-    try:
-        if family == "uitars":
-            return UITarsPolicy(task, grid, variant=variant, layout=layout)
-        return OpenCUAPolicy(task, grid, layout=layout)
-    except ValueError as error:
-        raise ConfigError(str(error), "Check the --layout / --variant options.") from error
+    if family == "uitars":
+        return UITarsPolicy(task, grid, variant=variant, layout=layout)
+    return OpenCUAPolicy(task, grid, layout=layout)
 
 
 def scripted_grid(options: RunOptions) -> ImageGrid:
@@ -173,7 +170,6 @@ def replay_deciders(options: RunOptions) -> tuple[Any, Any]:
 
         return scripted, lambda method, budget: None
 
-    from guiagent.compression.presses import get_press
     from guiagent.compression.session import KVSession
 
     loaded, grid = load_for(options)
@@ -188,7 +184,7 @@ def replay_deciders(options: RunOptions) -> tuple[Any, Any]:
         return ModelDecider(session, policy, retries=options.retries, max_new_tokens=options.max_new_tokens)
 
     def set_cell(method: str, budget: str) -> None:
-        session.press = get_press(method)
+        session.set_method(method)
         session.set_budget(budget)
 
     return modelled, set_cell

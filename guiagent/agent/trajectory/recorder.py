@@ -4,8 +4,7 @@ The header goes out when the recorder opens, each step when it completes (image 
 interrupted run leaves a loadable trajectory with every completed step. Both are fsynced, the image (and its
 folder entry) before the line that names it, so after a power cut no line points at a screenshot that never
 reached the disk. Nothing is ever overwritten: a folder that already holds a trajectory file or an images/
-folder is refused, and every file is created exclusively. Importers use ``write_trajectory`` to turn benchmark
-data into the same format.
+folder is refused, and every file is created exclusively.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +23,6 @@ from guiagent.agent.trajectory.format import (
     FILE,
     FORMAT,
     VERSION,
-    Trajectory,
     TrajectoryError,
     action_to_dict,
     geometry_to_dict,
@@ -101,16 +98,9 @@ class Recorder:
         self.steps = 0
 
     def record(self, step: int, image: Image.Image, **fields: Any) -> None:
-        """One step: the screenshot, then its record (JSON-ready fields, see trajectory.py)."""
+        """One step: the screenshot, then its record (JSON-ready fields, see format.py)."""
         name = f"images/{step:04d}.png"
         self._store(name, lambda handle: image.save(handle, format="PNG"))
-        self._step(step, name, fields)
-
-    def record_file(self, step: int, source: Path, **fields: Any) -> None:
-        """One step whose screenshot is an existing file (an importer's), copied byte for byte."""
-        name = f"images/{step:04d}{source.suffix}"
-        with source.open("rb") as original:
-            self._store(name, lambda handle: shutil.copyfileobj(original, handle))
         self._step(step, name, fields)
 
     def record_event(self, event: Any) -> None:
@@ -187,22 +177,3 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-def write_trajectory(trajectory: Trajectory, folder: str | Path) -> Path:
-    """Write an in-memory (e.g. imported) trajectory in the canonical format; images are copied."""
-    header = {"name": trajectory.name, "meta": trajectory.meta}
-    if trajectory.screen is not None:
-        header["screen"] = geometry_to_dict(trajectory.screen)
-    with Recorder(folder, task=trajectory.task, source=trajectory.source, **header) as recorder:
-        for step in trajectory.steps:
-            record = {
-                "screen": geometry_to_dict(step.screen) if step.screen else None,
-                "instruction": step.instruction,
-                "raw": step.raw,
-                "thought": step.thought,
-                "actions": step.actions,
-                "expected": step.expected,
-            }
-            recorder.record_file(step.step, step.image, **{k: v for k, v in record.items() if v not in (None, "", [])})
-    return Path(folder)

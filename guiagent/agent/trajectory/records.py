@@ -2,7 +2,7 @@
 
 A trajectory file is data anyone may have edited (or a crash may have cut), and everything downstream (scoring,
 the dashboard, the report) indexes into it freely. So each record is checked once, when it is read, against
-what the format says (trajectory.py); a wrong field raises ``FieldError`` with the field's path
+what the format says (format.py); a wrong field raises ``FieldError`` with the field's path
 (``actions[0].target.screen``) and the loader adds the file and line. The benchmark importers reuse the checks
 for the same shapes (AgentNetBench ground truth).
 """

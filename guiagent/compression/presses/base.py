@@ -2,26 +2,74 @@
 
 A press is called twice per ``KVSession.append``:
 
-1. ``observe(session, layer)`` once per decoder layer, from a forward hook on that layer's attention, while
+1. ``observe(cache, layer)`` once per decoder layer, from a forward hook on that layer's attention, while
    the new turn is being prefilled. It sees the layer's attention input and rotary tables for the new
    tokens and the layer's whole cache (compressed history + new turn). Scores are cheap to compute here
    and the query states can be recomputed exactly.
-2. ``select(session)`` once after the forward, when every layer has been observed: it returns what each
+2. ``select(cache)`` once after the forward, when every layer has been observed: it returns what each
    layer keeps (or ``None`` to keep everything). Layer-budget methods (PyramidKV, VL-Cache) need all layers
    before they can allocate, which is why selection waits for the end of the prefill.
+
+``cache`` is a ``CacheView``: the few things a press reads of the session, so that a press can be written (and
+tested) without one, and the session can import the registry without the presses importing it back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
+from guiagent.compression.budget import Budget
 from guiagent.compression.scoring import group_mean, keep_top_and_window, pool_past, window_attention, window_size
 
-if TYPE_CHECKING:
-    from guiagent.compression.session import KVSession
+
+@dataclass(frozen=True)
+class ImageSpan:
+    """A screenshot's tokens in the logical stream: ``[start, end)``, in prompt order."""
+
+    index: int
+    turn: int
+    start: int
+    end: int
+    grid_thw: tuple[int, int, int]
+
+
+class CacheView(Protocol):
+    """What a press may read of the cache it compresses (``KVSession`` is one)."""
+
+    @property
+    def budget(self) -> Budget: ...
+
+    @property
+    def spans(self) -> Sequence[ImageSpan]:
+        """Every screenshot so far, oldest first, in logical coordinates (the new turn's included)."""
+
+    @property
+    def logical_tokens(self) -> int:
+        """Tokens in the conversation, evicted ones included (the new turn's too)."""
+
+    @property
+    def num_layers(self) -> int: ...
+
+    @property
+    def merge_size(self) -> int:
+        """Vision patches merged into one token along each side (a screenshot's token grid is its patch grid
+        divided by this)."""
+
+    def budget_tokens(self) -> int:
+        """Tokens each layer may keep under the budget now."""
+
+    def physical_length(self, layer: int) -> int:
+        """Entries ``layer`` holds now."""
+
+    def image_spans(self, layer: int) -> torch.Tensor:
+        """Physical spans of every screenshot in ``layer``: [num_images, num_kv_heads, 2]."""
+
+    def slot_images(self, layer: int) -> torch.Tensor:
+        """Screenshot index of each entry of ``layer`` (-1 for text): [num_kv_heads, S]."""
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -76,10 +124,10 @@ class Press:
     def discard(self) -> None:
         """Drop what ``observe`` gathered for a prefill that failed (the session rolled it back)."""
 
-    def observe(self, session: KVSession, layer: LayerView) -> None:
+    def observe(self, cache: CacheView, layer: LayerView) -> None:
         """Look at one layer during the prefill (scores, statistics)."""
 
-    def select(self, session: KVSession) -> list[torch.Tensor] | None:
+    def select(self, cache: CacheView) -> list[torch.Tensor] | None:
         """Per layer, the physical positions to keep: ``[K]`` (all heads) or ``[num_kv_heads, K]``; or None."""
         return None
 
@@ -121,49 +169,49 @@ class ScorerPress(Press):
     def discard(self) -> None:
         self._scores.clear()
 
-    def observe(self, session: KVSession, layer: LayerView) -> None:
-        if session.budget.is_full:
+    def observe(self, cache: CacheView, layer: LayerView) -> None:
+        if cache.budget.is_full:
             return
-        budget = session.budget_tokens()
+        budget = cache.budget_tokens()
         window = window_size(budget, self.window, new_tokens=layer.hidden_states.shape[1])
         probs = window_attention(layer.queries(last=window), layer.keys)
-        scores = self.score(session, layer, probs, budget)
+        scores = self.score(cache, layer, probs, budget)
         if scores is not None:
             self._scores[layer.layer_idx] = (scores, window)
 
-    def score(self, session: KVSession, layer: LayerView, probs: torch.Tensor, budget: int) -> torch.Tensor | None:
+    def score(self, cache: CacheView, layer: LayerView, probs: torch.Tensor, budget: int) -> torch.Tensor | None:
         """Scores of the past entries, (num_kv_heads, S - w) or (1, S - w) for one shared set."""
         return group_mean(pool_past(probs, self.kernel_size, self.pooling), layer.keys.shape[1])[0]
 
-    def capacity(self, session: KVSession, layer_idx: int, budget: int, window: int) -> int:
+    def capacity(self, cache: CacheView, layer_idx: int, budget: int, window: int) -> int:
         """Past entries layer ``layer_idx`` keeps besides the window (uniform: ``budget - window``)."""
         return budget - window
 
-    def select(self, session: KVSession) -> list[torch.Tensor | None] | None:
+    def select(self, cache: CacheView) -> list[torch.Tensor | None] | None:
         if not self._scores:
             return None
-        budget = session.budget_tokens()
+        budget = cache.budget_tokens()
         selection: list[torch.Tensor | None] = []
-        for layer_idx in range(session.loaded.num_layers):
+        for layer_idx in range(cache.num_layers):
             entry = self._scores.pop(layer_idx, None)
             if entry is None:
                 selection.append(None)
                 continue
             scores, window = entry
-            keep = self.capacity(session, layer_idx, budget, window)
-            if keep + window >= session.physical_length(layer_idx):
+            keep = self.capacity(cache, layer_idx, budget, window)
+            if keep + window >= cache.physical_length(layer_idx):
                 selection.append(None)  # within budget: nothing to evict, no copy
             else:
                 selection.append(keep_top_and_window(scores, max(0, keep), window))
         return selection
 
 
-def current_image_rows(session: KVSession, layer: LayerView) -> tuple[int, int] | None:
+def current_image_rows(cache: CacheView, layer: LayerView) -> tuple[int, int] | None:
     """Rows of the newest screenshot among this prefill's new tokens, or None if it came in an earlier turn."""
-    if not session.spans:
+    if not cache.spans:
         return None
-    span = session.spans[-1]
-    first_new = session.logical_tokens - layer.hidden_states.shape[1]
+    span = cache.spans[-1]
+    first_new = cache.logical_tokens - layer.hidden_states.shape[1]
     if span.start < first_new:
         return None
     return span.start - first_new, span.end - first_new

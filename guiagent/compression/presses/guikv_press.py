@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from guiagent.compression.presses.base import ScorerPress, current_image_rows
+from guiagent.compression.presses.base import CacheView, LayerView, ScorerPress, current_image_rows
 from guiagent.compression.scoring import group_mean, pool_past, redundant_history, saliency
 
 
@@ -59,21 +59,20 @@ class GUIKVPress(ScorerPress):
     alpha: float = 2.0
     temperature: float = 3.5
     rank: int = 32
-    name = "guikv"
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         super().__post_init__()
 
-    def score(self, session, layer, probs, budget):
+    def score(self, cache: CacheView, layer: LayerView, probs: torch.Tensor, budget: int) -> torch.Tensor:
         base = group_mean(pool_past(probs, self.kernel_size, self.pooling), layer.keys.shape[1])[0]
-        rows = current_image_rows(session, layer)
+        rows = current_image_rows(cache, layer)
         if rows is None:
             return base
         offset = layer.keys.shape[2] - layer.hidden_states.shape[1]  # new tokens sit at the end of the cache
-        images = session.slot_images(layer.layer_idx)
-        history = (images >= 0) & (images < session.spans[-1].index)
+        images = cache.slot_images(layer.layer_idx)
+        history = (images >= 0) & (images < cache.spans[-1].index)
         return guikv_scores(
             base,
             layer.keys[0],

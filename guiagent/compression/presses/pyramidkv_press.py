@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from guiagent.compression.presses.base import ScorerPress
+from guiagent.compression.presses.base import CacheView, ScorerPress
 
 
 def pyramid_capacity(budget: int, window: int, length: int, layer_idx: int, num_layers: int, beta: int) -> int:
@@ -32,12 +32,11 @@ class PyramidKVPress(ScorerPress):
     """PyramidKV with the GUI-KV scripts' defaults (window 8, avgpool kernel 5, beta 20)."""
 
     beta: int = 20
-    name = "pyramidkv"
 
     def __post_init__(self) -> None:
         if self.beta < 1:
             raise ValueError(f"beta must be at least 1, got {self.beta}")
         super().__post_init__()
 
-    def capacity(self, session, layer_idx: int, budget: int, window: int) -> int:
-        return pyramid_capacity(budget, window, session.logical_tokens, layer_idx, session.loaded.num_layers, self.beta)
+    def capacity(self, cache: CacheView, layer_idx: int, budget: int, window: int) -> int:
+        return pyramid_capacity(budget, window, cache.logical_tokens, layer_idx, cache.num_layers, self.beta)

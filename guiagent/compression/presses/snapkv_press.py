@@ -16,5 +16,3 @@ from guiagent.compression.presses.base import ScorerPress
 @dataclass
 class SnapKVPress(ScorerPress):
     """SnapKV with the GUI-KV scripts' defaults (window 8, avgpool kernel 5)."""
-
-    name = "snapkv"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from guiagent.compression.presses.base import ScorerPress, current_image_rows
+from guiagent.compression.presses.base import CacheView, LayerView, ScorerPress, current_image_rows
 from guiagent.compression.scoring import pool_past, saliency, window_attention, window_size
 
 
@@ -146,7 +146,6 @@ class StarKVPress(ScorerPress):
     entropy_max: float = 1.05
     entropy_smooth: float = 0.0
     real_grid: bool = True
-    name = "starkv"
 
     def reset(self) -> None:
         super().reset()
@@ -219,13 +218,13 @@ class StarKVPress(ScorerPress):
         weights = group_weights(state.mi_ema, self.profile_tau) if state.mi_ema is not None else uniform
         return weights, lam
 
-    def observe(self, session, layer) -> None:
+    def observe(self, cache: CacheView, layer: LayerView) -> None:
         state = self.states[layer.layer_idx]
         if self.temporal:
             state.temporal_step += 1  # counted on every prefill, as published
-        if session.budget.is_full:
+        if cache.budget.is_full:
             return
-        budget = session.budget_tokens()
+        budget = cache.budget_tokens()
         length = layer.keys.shape[2]
         if length < budget:
             return
@@ -233,23 +232,23 @@ class StarKVPress(ScorerPress):
         probs = window_attention(layer.queries(last=window), layer.keys)
         past = length - window
         spans, images = [], []
-        for index, (start, end) in enumerate(session.image_spans(layer.layer_idx)[:, 0].tolist()):
+        for index, (start, end) in enumerate(cache.image_spans(layer.layer_idx)[:, 0].tolist()):
             start, end = max(0, min(start, past)), max(0, min(end, past))
             if end > start:
                 spans.append((start, end))
                 images.append(index)
         current_hidden, grid = None, None
-        rows = current_image_rows(session, layer)
-        if spans and rows is not None and images[-1] == len(session.spans) - 1:
+        rows = current_image_rows(cache, layer)
+        if spans and rows is not None and images[-1] == len(cache.spans) - 1:
             offset = length - layer.hidden_states.shape[1]
             start, end = spans[-1]
             current_hidden = layer.hidden_states[0, start - offset : end - offset]
-            span = session.spans[-1]
+            span = cache.spans[-1]
             if self.real_grid and end - start == span.end - span.start:
-                merge = session.loaded.image.merge_size
+                merge = cache.merge_size
                 grid = (span.grid_thw[1] // merge, span.grid_thw[2] // merge)
         scores = self.scores(probs, layer.keys.shape[1], spans, current_hidden, state, grid)
         self._scores[layer.layer_idx] = (scores[None], window)
 
-    def capacity(self, session, layer_idx: int, budget: int, window: int) -> int:
+    def capacity(self, cache: CacheView, layer_idx: int, budget: int, window: int) -> int:
         return max(1, budget - window)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from guiagent.compression.presses.base import ScorerPress, current_image_rows
+from guiagent.compression.presses.base import CacheView, LayerView, ScorerPress, current_image_rows
 from guiagent.compression.scoring import group_mean, keep_top_and_window, pool_past, window_attention
 
 
@@ -34,11 +34,13 @@ def post_vision_sparsity(probs: torch.Tensor, threshold: float) -> float:
 
 @dataclass
 class VLCachePress(ScorerPress):
-    """VL-Cache with the published sparsity threshold (0.01) and beta clamp (0.001)."""
+    """VL-Cache with the published sparsity threshold (0.01) and beta clamp (0.001).
+
+    ``window`` is unused: the observation window is the turn's text after its last screenshot.
+    """
 
     sparsity_threshold: float = 0.01
     min_share: float = 0.001
-    name = "vlcache"
 
     def reset(self) -> None:
         super().reset()
@@ -48,11 +50,11 @@ class VLCachePress(ScorerPress):
         super().discard()
         self._sparsity.clear()
 
-    def observe(self, session, layer) -> None:
-        if session.budget.is_full:
+    def observe(self, cache: CacheView, layer: LayerView) -> None:
+        if cache.budget.is_full:
             return
         new_tokens = layer.hidden_states.shape[1]
-        rows = current_image_rows(session, layer)
+        rows = current_image_rows(cache, layer)
         window = new_tokens - rows[1] if rows is not None else new_tokens
         window = max(1, min(window, layer.keys.shape[2] - 1))
         probs = window_attention(layer.queries(last=window), layer.keys)
@@ -60,23 +62,23 @@ class VLCachePress(ScorerPress):
         scores = group_mean(pool_past(probs, self.kernel_size, self.pooling), layer.keys.shape[1])[0]
         self._scores[layer.layer_idx] = (scores, window)
 
-    def layer_budgets(self, session) -> list[int]:
+    def layer_budgets(self, cache: CacheView) -> list[int]:
         """Tokens each layer may keep: the uniform budget redistributed by (1 - sparsity)."""
-        layers = session.loaded.num_layers
+        layers = cache.num_layers
         density = torch.tensor([1.0 - self._sparsity.get(i, 0.0) for i in range(layers)], dtype=torch.float64)
         if float(density.sum()) <= 1e-12:  # every layer fully sparse (flat attention): nothing to go by
             density = torch.ones_like(density)
         shares = (density / density.sum()).clamp(self.min_share, 1.0)
-        total = session.budget_tokens() * layers
+        total = cache.budget_tokens() * layers
         return [max(1, int(total * share)) for share in shares.tolist()]
 
-    def select(self, session):
+    def select(self, cache: CacheView) -> list[torch.Tensor | None] | None:
         if not self._scores:
             return None
         selection = []
-        for layer_idx, budget in enumerate(self.layer_budgets(session)):
+        for layer_idx, budget in enumerate(self.layer_budgets(cache)):
             scores, window = self._scores.pop(layer_idx)
-            length = session.physical_length(layer_idx)
+            length = cache.physical_length(layer_idx)
             if budget >= length:
                 selection.append(None)
             elif budget > window:

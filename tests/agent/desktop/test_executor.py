@@ -19,6 +19,7 @@ from guiagent.agent.actions import (
     Press,
     Scroll,
     Type,
+    UnsupportedAction,
     Wait,
 )
 from guiagent.agent.desktop.executor import DryRunExecutor, ExecutorError
@@ -136,8 +137,8 @@ def test_executor_refuses_to_run_with_the_failsafe_off(display: str, executor) -
         (Press("nosuchkey"), "Unknown key 'nosuchkey'"),
     ],
 )
-def test_actions_it_cannot_run_are_value_errors(display: str, executor, action, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_actions_it_cannot_run_are_unsupported(display: str, executor, action, message: str) -> None:
+    with pytest.raises(UnsupportedAction, match=message):
         executor.execute(action)
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from guiagent.agent.actions import CallUser, Finished, MobileAction, Wait
+from guiagent.agent.actions import CallUser, Finished, MobileAction, UnsupportedAction, Wait
 from guiagent.agent.desktop.capture import ScreenError
 from guiagent.agent.desktop.executor import DryRunExecutor, PyAutoGuiExecutor, normalize_key
 
@@ -53,7 +53,7 @@ def test_normalize_key(key: str, platform: str, in_hotkey: bool, expected: str) 
 )
 def test_dry_run_refuses_what_a_real_run_refuses(action, message: str) -> None:
     dry = DryRunExecutor()
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UnsupportedAction, match=message):
         dry.execute(action)
     assert dry.actions == []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import ImageChops
 
-from guiagent.agent.desktop.capture import ScreenError, capture, list_monitors, pointer_position, require_display
+from guiagent.agent.desktop.capture import ScreenError, capture, pointer_position, require_display
 from guiagent.agent.policy.coords import ScreenGeometry
 from tests.agent.desktop.helpers import SCREEN_H, SCREEN_W, move_pointer, pointer
 
@@ -41,12 +41,6 @@ def test_cursor_overlay_is_drawn_at_the_pointer_only(display: str) -> None:
     assert changed is not None
     left, top, right, bottom = changed
     assert 1080 <= left < 1100 < right <= 1120 and 630 <= top < 650 < bottom <= 670
-
-
-def test_list_monitors_numbers_like_mss(display: str) -> None:
-    monitors = list_monitors()
-    assert [m.index for m in monitors] == [0, 1]
-    assert (monitors[1].left, monitors[1].top, monitors[1].width, monitors[1].height) == (0, 0, SCREEN_W, SCREEN_H)
 
 
 def test_monitor_out_of_range_says_how_many_exist(display: str) -> None:

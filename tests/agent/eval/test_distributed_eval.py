@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from guiagent.agent.eval.grid import computed_units
 from guiagent.agent.eval.sources import bundled_folder
+from tests.agent.eval.helpers import computed_units
 from tests.helpers.data import TESTS_DATA
 
 TESTS_DATA = TESTS_DATA

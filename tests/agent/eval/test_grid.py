@@ -12,7 +12,6 @@ from guiagent.agent.eval.distributed import Launch, Ranks, rebuilt_command
 from guiagent.agent.eval.grid import (
     GridPlan,
     Unit,
-    computed_units,
     load_unit,
     merge,
     prepare,
@@ -28,6 +27,7 @@ from guiagent.agent.run.runner import RunOptions, replay_deciders
 from guiagent.agent.trajectory.format import Trajectory
 from guiagent.cli import app
 from guiagent.errors import ConfigError, GuiAgentError
+from tests.agent.eval.helpers import computed_units
 
 
 def units(steps: list[int]) -> list[Unit]:

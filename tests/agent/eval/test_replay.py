@@ -15,6 +15,7 @@ from guiagent.agent.eval.sources import load_source
 from guiagent.agent.policy.coords import smart_resize
 from guiagent.agent.run.runner import RunOptions, replay_deciders
 from guiagent.cli import app
+from tests.helpers.cli import guiagent, one_error
 from tests.helpers.data import TESTS_DATA
 
 DATA = TESTS_DATA
@@ -161,11 +162,11 @@ def test_eval_grid_writes_table_csv_json_and_plot(tmp_path):
     assert (out / "cells" / "starkv-20" / "steps.jsonl").exists()
 
 
-def test_bad_replay_input_gets_one_sentence(tmp_path):
-    result = CliRunner().invoke(app, ["replay", str(tmp_path / "nothing"), "--model", "tiny"])
-    assert result.exit_code != 0
-    result = CliRunner().invoke(app, ["eval", "bundled", "--budgets", "150", "--model", "tiny"])
-    assert result.exit_code != 0
+def test_bad_replay_input_gets_one_sentence(tmp_path, capsys, monkeypatch):
+    code, lines = guiagent(capsys, monkeypatch, "replay", str(tmp_path / "nothing"), "--model", "tiny")
+    assert one_error(code, lines) == f"Error: '{tmp_path / 'nothing'}' does not exist."
+    code, lines = guiagent(capsys, monkeypatch, "eval", "bundled", "--budgets", "150", "--model", "tiny")
+    assert one_error(code, lines) == "Error: Budget 150 is outside 0-100 percent."
 
 
 def test_the_bundled_demo_app_recording_replays_with_its_script(tmp_path):

@@ -9,6 +9,7 @@ from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
 from guiagent.agent.policy.opencua import OpenCUAPolicy
 from guiagent.agent.policy.uitars import UITarsPolicy
 from guiagent.agent.run.decide import ModelDecider
+from guiagent.errors import ConfigError
 from tests.conftest import noise_image
 
 GRID = ImageGrid()
@@ -26,9 +27,9 @@ def test_uitars_prompts():
     mobile = UITarsPolicy("open settings", GRID, variant="mobile").prompt()
     assert "open_app(app_name='')" in mobile and "press_back()" in mobile and "hotkey" not in mobile
     assert "## Output Format\n\nAction: ..." in UITarsPolicy("x", GRID, variant="grounding").prompt()
-    with pytest.raises(ValueError, match="variant must be one of computer, mobile, grounding"):
+    with pytest.raises(ConfigError, match="variant must be one of computer, mobile, grounding"):
         UITarsPolicy("x", GRID, variant="tablet")
-    with pytest.raises(ValueError, match="instruction is empty"):
+    with pytest.raises(ConfigError, match="instruction is empty"):
         UITarsPolicy("  ", GRID)
 
 
@@ -70,7 +71,7 @@ def test_opencua_policy_defaults():
     assert "Observation:" in OpenCUAPolicy("x", GRID, level="L3").head()[0]["content"]
     assert head[1]["content"].startswith("# Task Instruction:\nopen settings")
     assert policy.history_images == 3 and policy.history_answer(2, "x") == "# Step 2:\nx"
-    with pytest.raises(ValueError, match="coordinates must be 'qwen25' or 'relative'"):
+    with pytest.raises(ConfigError, match="coordinates must be 'qwen25' or 'relative'"):
         OpenCUAPolicy("x", GRID, coordinates="absolute")
 
 

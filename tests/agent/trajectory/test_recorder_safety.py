@@ -4,13 +4,12 @@ disk before the line naming it, and nothing existing is written over."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from guiagent.agent.trajectory.format import FILE, TrajectoryError, load_trajectory
-from guiagent.agent.trajectory.recorder import Recorder, write_trajectory
+from guiagent.agent.trajectory.recorder import Recorder
 from guiagent.errors import ConfigError
 
 
@@ -61,13 +60,13 @@ def test_a_step_number_recorded_twice_never_overwrites_its_screenshot(tmp_path):
     assert [s.step for s in load_trajectory(folder).steps] == [1]  # no line for the refused step
 
 
-def test_exporting_into_an_existing_trajectory_is_refused(tmp_path):
+def test_recording_into_an_existing_trajectory_is_refused(tmp_path):
     folder = tmp_path / "run"
     with Recorder(folder, task="t") as recorder:
         recorder.record(1, Image.new("RGB", (64, 48), "white"))
     before = (folder / FILE).read_bytes()
     with pytest.raises(TrajectoryError, match="never overwritten"):
-        write_trajectory(load_trajectory(folder), folder)
+        Recorder(folder, task="t")
     assert (folder / FILE).read_bytes() == before
 
 
@@ -76,11 +75,3 @@ def test_a_record_folder_that_cannot_be_created_is_one_sentence(tmp_path):
     with pytest.raises(ConfigError, match="which is a file, not a folder") as error:
         Recorder(tmp_path / "a-file" / "run", task="t")
     assert error.value.hint and not (tmp_path / "a-file" / "run").exists()
-
-
-def test_copied_screenshots_are_byte_for_byte(tmp_path):
-    with Recorder(tmp_path / "run", task="t") as recorder:
-        recorder.record(1, Image.new("RGB", (64, 48), "white"))
-    copy = write_trajectory(load_trajectory(tmp_path / "run"), tmp_path / "copy")
-    assert (copy / "images" / "0001.png").read_bytes() == (tmp_path / "run" / "images" / "0001.png").read_bytes()
-    assert Path(copy / FILE).exists() and len(load_trajectory(copy).steps) == 1

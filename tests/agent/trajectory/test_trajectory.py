@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from guiagent.agent.actions import Click, Finished, Hotkey, Target, Type
-from guiagent.agent.eval.benchmarks.agentnetbench import load_agentnetbench
+from guiagent.agent.eval.benchmarks.agentnetbench.importer import load_agentnetbench
 from guiagent.agent.eval.sources import load_source
 from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.trajectory.format import (
@@ -19,7 +19,7 @@ from guiagent.agent.trajectory.format import (
     geometry_to_dict,
     load_trajectory,
 )
-from guiagent.agent.trajectory.recorder import Recorder, write_trajectory
+from guiagent.agent.trajectory.recorder import Recorder
 from tests.helpers.data import TESTS_DATA
 
 DATA = TESTS_DATA
@@ -103,7 +103,10 @@ def test_real_agentnetbench_trajectories_import(tmp_path):
     assert step.expected["schema"] == "agentnetbench" and len(step.expected["alternative_options"]) == 1
     assert other.geometry(step).image_size == Image.open(step.image).size  # relative coordinates: the screenshot
     assert bundled[0].task.startswith("Search for George Orwell on Goodreads")
-    copy = load_trajectory(write_trajectory(other, tmp_path / "copy"))  # the canonical format keeps everything
+    with Recorder(tmp_path / "copy", task=other.task, source=other.source) as recorder:
+        for imported in other.steps:
+            recorder.record(imported.step, Image.open(imported.image), expected=imported.expected)
+    copy = load_trajectory(tmp_path / "copy")  # the canonical format keeps the ground truth
     assert [s.expected for s in copy.steps] == [s.expected for s in other.steps] and copy.source == "agentnetbench"
 
 

@@ -22,15 +22,20 @@ in name order (the harnesses use ``os.listdir`` order, which is arbitrary).
 
 Every sample is a one-step trajectory whose task and step instruction are the sample's instruction, and whose
 ``expected`` is ``{"schema": "screenspot", "variant": "v2" | "pro", "bbox": [x1, y1, x2, y2] (0-1), ...}``.
+
+Scoring: ``grounding_hit`` (the predicted point inside the box, edges included), averaged as the harnesses do:
+``micro_accuracy`` for ScreenSpot-Pro, ``screenspot_v2_accuracy`` (GUI-KV's macro average) for v2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guiagent.agent.eval.benchmarks.androidcontrol import (
+from guiagent.agent.eval.benchmarks.files import (
+    PROBES,
     check_limit,
     image_path,
     pick_image_root,
@@ -43,7 +48,6 @@ from guiagent.agent.trajectory.records import a_type, is_number, type_name
 SCHEMA = "screenspot"
 SPLITS = ("mobile", "desktop", "web")
 V2_IMAGES = "screenspotv2_image"
-PROBES = 5
 
 V2_HINT = (
     "ScreenSpot-v2 samples are objects with 'img_filename', 'instruction', 'bbox' [x, y, w, h] in pixels and "
@@ -53,9 +57,76 @@ PRO_HINT = (
     "ScreenSpot-Pro samples are objects with 'img_filename', 'instruction', 'bbox' [x1, y1, x2, y2] in pixels, "
     "'img_size' [w, h] and 'ui_type' (text or icon)."
 )
+PRO_FOLDER_HINT = "Pass ScreenSpot-Pro/annotations (the folder of per-application *.json files)."
+
+_Loaded = tuple[Path, int, dict[str, Any]]  # (file, 0-based index in it, validated sample)
 
 
-# -- ScreenSpot-v2 ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Variant:
+    """What differs between ScreenSpot-v2 and -Pro; reading images and building trajectories is shared."""
+
+    key: str  # "v2" | "pro": the ``variant`` field and the ``screenspot-<key>`` source
+    title: str
+    expected: Callable[[dict[str, Any], tuple[int, int], str, list[str]], dict[str, Any]]
+    name: Callable[[Path, int, dict[str, Any]], str]
+    meta_fields: tuple[str, ...]  # sample fields kept in the trajectory's meta, besides file, index, img_filename
+
+
+def _v2_expected(sample: dict[str, Any], size: tuple[int, int], label: str, warnings: list[str]) -> dict[str, Any]:
+    width, height = size
+    x, y, w, h = sample["bbox"]
+    if w < 0 or h < 0:
+        warnings.append(f"{label}: bbox {sample['bbox']} has a negative width or height.")
+    return {
+        "bbox": [x / width, y / height, (x + w) / width, (y + h) / height],
+        "bbox_pixels": [x, y, x + w, y + h],
+        "image_size": [width, height],
+        "data_type": sample["data_type"],
+        "data_source": sample["data_source"],
+        "split": sample["split"],
+    }
+
+
+def _pro_expected(sample: dict[str, Any], size: tuple[int, int], label: str, warnings: list[str]) -> dict[str, Any]:
+    scale = sample["img_size"] or list(size)
+    if sample["img_size"] and tuple(sample["img_size"]) != size:
+        warnings.append(
+            f"{label}: img_size {sample['img_size']} differs from the image's "
+            f"{size[0]}x{size[1]}; the box is normalised by img_size, as scored."
+        )
+    x1, y1, x2, y2 = sample["bbox"]
+    if x2 < x1 or y2 < y1:
+        warnings.append(f"{label}: bbox {sample['bbox']} is not [x1, y1, x2, y2].")
+    return {
+        "bbox": [x1 / scale[0], y1 / scale[1], x2 / scale[0], y2 / scale[1]],
+        "bbox_pixels": [x1, y1, x2, y2],
+        "image_size": list(scale),
+        "ui_type": sample["ui_type"],
+        "platform": sample["platform"],
+        "application": sample["application"],
+        "group": sample["group"],
+        "id": sample["id"],
+        "gt_type": "positive",
+    }
+
+
+_V2 = _Variant(
+    "v2",
+    "ScreenSpot-v2",
+    _v2_expected,
+    lambda path, index, sample: f"{sample['split']}_{index:04d}",
+    ("split",),
+)
+_PRO = _Variant(
+    "pro",
+    "ScreenSpot-Pro",
+    _pro_expected,
+    lambda path, index, sample: str(sample["id"]) if sample["id"] is not None else f"{path.stem}_{index:04d}",
+    (),
+)
+
+
 def load_screenspot_v2(
     folder: Path, images: Path | None = None, splits: Sequence[str] = SPLITS, limit: int | None = None
 ) -> list[Trajectory]:
@@ -85,54 +156,87 @@ def load_screenspot_v2(
             f"The ScreenSpot-v2 folder '{folder}' has no {', '.join(missing)}.",
             "Download the annotation files from OS-Copilot/ScreenSpot-v2, or pass splits= with the ones you have.",
         )
-    loaded: list[tuple[str, Path, int, dict[str, Any]]] = []
+    loaded: list[_Loaded] = []
     for split in splits:
         path = folder / f"screenspot_{split}_v2.json"
         data = _sample_list(path, "ScreenSpot-v2 file", V2_HINT)
-        for index, raw in enumerate(data[:limit]):
-            loaded.append((split, path, index, _v2_sample(path, index, raw)))
+        loaded += [
+            (path, index, _v2_sample(path, index, raw) | {"split": split}) for index, raw in enumerate(data[:limit])
+        ]
+    candidates = [folder / V2_IMAGES, folder.parent / "images", folder / "images", folder]
+    return _trajectories(_V2, loaded, images, candidates)
+
+
+def load_screenspot_pro(annotations: Path, images: Path | None = None, limit: int | None = None) -> list[Trajectory]:
+    """One trajectory per sample of every ``*.json`` in the ScreenSpot-Pro annotations folder (name order).
+
+    ``limit`` keeps the first ``limit`` samples over all files, like the harness's ``--debug N``. A sample whose
+    image is missing is skipped with a warning (kept on the first trajectory returned); none usable is an error.
+    """
+    check_limit(limit)
+    annotations = Path(annotations).expanduser()
+    if annotations.is_dir() and not any(annotations.glob("*.json")) and (annotations / "annotations").is_dir():
+        annotations = annotations / "annotations"  # the dataset root was given
+    if not annotations.is_dir():
+        raise TrajectoryError(
+            f"The ScreenSpot-Pro annotations folder '{annotations}' does not exist or is not a folder.", PRO_FOLDER_HINT
+        )
+    files = sorted(annotations.glob("*.json"))
+    if not files:
+        raise TrajectoryError(
+            f"The ScreenSpot-Pro annotations folder '{annotations}' has no *.json files.", PRO_FOLDER_HINT
+        )
+    loaded: list[_Loaded] = []
+    for path in files:
+        if limit is not None and len(loaded) >= limit:
+            break  # later files are not read at all
+        data = _sample_list(path, "ScreenSpot-Pro file", PRO_HINT)
+        kept = data if limit is None else data[: limit - len(loaded)]
+        loaded += [(path, index, _pro_sample(path, index, raw)) for index, raw in enumerate(kept)]
+    candidates = [annotations.parent / "images", annotations / "images", annotations.parent]
+    return _trajectories(_PRO, loaded, images, candidates)
+
+
+def _trajectories(
+    variant: _Variant, loaded: Sequence[_Loaded], images: Path | None, candidates: Sequence[Path]
+) -> list[Trajectory]:
+    """One one-step trajectory per sample whose image can be read; the others become warnings."""
     if not loaded:
         return []
-    root, looked = pick_image_root(
-        images,
-        [folder / V2_IMAGES, folder.parent / "images", folder / "images", folder],
-        [sample["img_filename"] for _, _, _, sample in loaded[:PROBES]],
-        "ScreenSpot-v2",
-    )
+    probes = [sample["img_filename"] for _, _, sample in loaded[:PROBES]]
+    root, looked = pick_image_root(images, candidates, probes, variant.title)
     trajectories: list[Trajectory] = []
     warnings: list[str] = []
-    for split, path, index, sample in loaded:
+    for path, index, sample in loaded:
+        label = f"{path.name} sample {index}"
         image = image_path(root, sample["img_filename"])
         geometry, problem = screenshot_geometry(image)
         if geometry is None:
-            warnings.append(f"{path.name} sample {index}: {problem}; the sample is skipped.")
+            warnings.append(f"{label}: {problem}; the sample is skipped.")
             continue
-        width, height = geometry.image_size
-        x, y, w, h = sample["bbox"]
-        if w < 0 or h < 0:
-            warnings.append(f"{path.name} sample {index}: bbox {sample['bbox']} has a negative width or height.")
-        expected = {
-            "schema": SCHEMA,
-            "variant": "v2",
-            "bbox": [x / width, y / height, (x + w) / width, (y + h) / height],
-            "bbox_pixels": [x, y, x + w, y + h],
-            "image_size": [width, height],
-            "data_type": sample["data_type"],
-            "data_source": sample["data_source"],
-            "split": split,
-        }
+        expected = {"schema": SCHEMA, "variant": variant.key}
+        expected |= variant.expected(sample, geometry.image_size, label, warnings)
+        meta = {"file": str(path), "index": index} | {field: sample[field] for field in variant.meta_fields}
+        meta |= {"img_filename": sample["img_filename"]}
+        step = Step(step=1, image=image, screen=geometry, instruction=sample["instruction"], expected=expected)
         trajectories.append(
-            _one_step(
-                sample["instruction"],
-                image,
-                geometry,
-                expected,
-                source="screenspot-v2",
-                name=f"{split}_{index:04d}",
-                meta={"file": str(path), "index": index, "split": split, "img_filename": sample["img_filename"]},
+            Trajectory(
+                task=sample["instruction"],
+                steps=[step],
+                screen=geometry,
+                source=f"screenspot-{variant.key}",
+                name=variant.name(path, index, sample),
+                meta=meta,
             )
         )
-    return _finish(trajectories, warnings, len(loaded), looked, "ScreenSpot-v2", "--screenspot_imgs")
+    if not trajectories:
+        raise TrajectoryError(
+            f"None of the {len(loaded)} {variant.title} images could be read "
+            f"(looked under {', '.join(str(p) for p in looked)}).",
+            "Pass images= the folder the 'img_filename' paths are relative to (the harnesses' --screenspot_imgs).",
+        )
+    trajectories[0].warnings.extend(warnings)
+    return trajectories
 
 
 def _v2_sample(path: Path, index: int, raw: Any) -> dict[str, Any]:
@@ -147,89 +251,6 @@ def _v2_sample(path: Path, index: int, raw: Any) -> dict[str, Any]:
         "data_source": _string(raw, "data_source", where, V2_HINT, required=False),
     }
     return sample
-
-
-# -- ScreenSpot-Pro --------------------------------------------------------------------------------------------
-def load_screenspot_pro(annotations: Path, images: Path | None = None, limit: int | None = None) -> list[Trajectory]:
-    """One trajectory per sample of every ``*.json`` in the ScreenSpot-Pro annotations folder (name order).
-
-    ``limit`` keeps the first ``limit`` samples over all files, like the harness's ``--debug N``. A sample whose
-    image is missing is skipped with a warning (kept on the first trajectory returned); none usable is an error.
-    """
-    check_limit(limit)
-    annotations = Path(annotations).expanduser()
-    if annotations.is_dir() and not any(annotations.glob("*.json")) and (annotations / "annotations").is_dir():
-        annotations = annotations / "annotations"  # the dataset root was given
-    if not annotations.is_dir():
-        raise TrajectoryError(
-            f"The ScreenSpot-Pro annotations folder '{annotations}' does not exist or is not a folder.",
-            "Pass ScreenSpot-Pro/annotations (the folder of per-application *.json files).",
-        )
-    files = sorted(annotations.glob("*.json"))
-    if not files:
-        raise TrajectoryError(
-            f"The ScreenSpot-Pro annotations folder '{annotations}' has no *.json files.",
-            "Pass ScreenSpot-Pro/annotations (the folder of per-application *.json files).",
-        )
-    loaded: list[tuple[Path, int, dict[str, Any]]] = []
-    for path in files:
-        if limit is not None and len(loaded) >= limit:
-            break
-        data = _sample_list(path, "ScreenSpot-Pro file", PRO_HINT)
-        for index, raw in enumerate(data):
-            if limit is not None and len(loaded) >= limit:
-                break
-            loaded.append((path, index, _pro_sample(path, index, raw)))
-    if not loaded:
-        return []
-    root, looked = pick_image_root(
-        images,
-        [annotations.parent / "images", annotations / "images", annotations.parent],
-        [sample["img_filename"] for _, _, sample in loaded[:PROBES]],
-        "ScreenSpot-Pro",
-    )
-    trajectories: list[Trajectory] = []
-    warnings: list[str] = []
-    for path, index, sample in loaded:
-        image = image_path(root, sample["img_filename"])
-        geometry, problem = screenshot_geometry(image)
-        if geometry is None:
-            warnings.append(f"{path.name} sample {index}: {problem}; the sample is skipped.")
-            continue
-        size = sample["img_size"] or list(geometry.image_size)
-        if sample["img_size"] and tuple(sample["img_size"]) != geometry.image_size:
-            warnings.append(
-                f"{path.name} sample {index}: img_size {sample['img_size']} differs from the image's "
-                f"{geometry.image_size[0]}x{geometry.image_size[1]}; the box is normalised by img_size, as scored."
-            )
-        x1, y1, x2, y2 = sample["bbox"]
-        if x2 < x1 or y2 < y1:
-            warnings.append(f"{path.name} sample {index}: bbox {sample['bbox']} is not [x1, y1, x2, y2].")
-        expected = {
-            "schema": SCHEMA,
-            "variant": "pro",
-            "bbox": [x1 / size[0], y1 / size[1], x2 / size[0], y2 / size[1]],
-            "bbox_pixels": [x1, y1, x2, y2],
-            "image_size": list(size),
-            "ui_type": sample["ui_type"],
-            "platform": sample["platform"],
-            "application": sample["application"],
-            "group": sample["group"],
-            "id": sample["id"],
-            "gt_type": "positive",
-        }
-        trajectories.append(
-            _one_step(
-                sample["instruction"],
-                image,
-                geometry,
-                expected,
-                source="screenspot-pro",
-                name=str(sample["id"]) if sample["id"] is not None else f"{path.stem}_{index:04d}",
-                meta={"file": str(path), "index": index, "img_filename": sample["img_filename"]},
-            )
-        )
-    return _finish(trajectories, warnings, len(loaded), looked, "ScreenSpot-Pro", "--screenspot_imgs")
 
 
 def _pro_sample(path: Path, index: int, raw: Any) -> dict[str, Any]:
@@ -257,7 +278,6 @@ def _pro_sample(path: Path, index: int, raw: Any) -> dict[str, Any]:
     }
 
 
-# -- shared ----------------------------------------------------------------------------------------------------
 def _sample_list(path: Path, what: str, hint: str) -> list[Any]:
     data = read_json_file(path, what, hint)
     if not isinstance(data, list):
@@ -287,20 +307,32 @@ def _bbox(raw: dict[str, Any], where: str, hint: str) -> list[float]:
     return list(value)
 
 
-def _one_step(
-    instruction: str, image: Path, geometry, expected: dict[str, Any], *, source: str, name: str, meta: dict[str, Any]
-) -> Trajectory:
-    step = Step(step=1, image=image, screen=geometry, instruction=instruction, expected=expected)
-    return Trajectory(task=instruction, steps=[step], screen=geometry, source=source, name=name, meta=meta)
+# -- scoring --------------------------------------------------------------------------------------------------
+def grounding_hit(point: tuple[float, float], bbox: tuple[float, float, float, float]) -> float:
+    """1.0 if the normalized point lies in the normalized [x1, y1, x2, y2] box, edges included."""
+    (x, y), (x1, y1, x2, y2) = point, bbox
+    return float(x1 <= x <= x2 and y1 <= y <= y2)
 
 
-def _finish(
-    trajectories: list[Trajectory], warnings: list[str], total: int, looked: list[Path], what: str, flag: str
-) -> list[Trajectory]:
-    if not trajectories:
-        raise TrajectoryError(
-            f"None of the {total} {what} images could be read (looked under {', '.join(str(p) for p in looked)}).",
-            f"Pass images= the folder the 'img_filename' paths are relative to (the harnesses' {flag}).",
-        )
-    trajectories[0].warnings.extend(warnings)
-    return trajectories
+def micro_accuracy(scores: Iterable[float]) -> float:
+    """Mean over all samples (ScreenSpot-Pro's overall accuracy); 0 for none."""
+    values = list(scores)
+    return sum(values) / len(values) if values else 0.0
+
+
+def screenspot_v2_accuracy(records: Iterable[Mapping[str, Any]]) -> float:
+    """ScreenSpot-v2's reported overall: (mean over splits of text accuracy + mean over splits of icon accuracy) / 2.
+
+    Each record has ``split`` (mobile, desktop, web), ``data_type`` (text; anything else counts as icon, as in the
+    harness) and ``hit`` (0/1). A macro average, not sample-weighted. quirk: a split without text (or icon)
+    samples contributes an accuracy of 0 to that mean, as in the harness.
+    """
+    splits: dict[str, dict[str, list[float]]] = {}
+    for record in records:
+        kinds = splits.setdefault(record["split"], {"text": [], "icon": []})
+        kinds["text" if record["data_type"] == "text" else "icon"].append(float(record["hit"]))
+    if not splits:
+        return 0.0
+    text = sum(micro_accuracy(kinds["text"]) for kinds in splits.values()) / len(splits)
+    icon = sum(micro_accuracy(kinds["icon"]) for kinds in splits.values()) / len(splits)
+    return (text + icon) / 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from guiagent.agent.eval.benchmarks.androidcontrol import image_path, read_json_file, screenshot_geometry
+from guiagent.agent.eval.benchmarks.files import image_path, read_json_file, screenshot_geometry
 from guiagent.agent.trajectory.format import Step, Trajectory, TrajectoryError
 from guiagent.agent.trajectory.records import FieldError, a_type, check_agentnet_actions, items, text
 

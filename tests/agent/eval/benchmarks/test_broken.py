@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from guiagent.agent.eval.benchmarks.agentnetbench import load_agentnetbench
-from guiagent.agent.eval.benchmarks.androidcontrol import load_androidcontrol
+from guiagent.agent.eval.benchmarks.agentnetbench.importer import load_agentnetbench
+from guiagent.agent.eval.benchmarks.androidcontrol.importer import load_androidcontrol
 from guiagent.agent.eval.benchmarks.screenspot import load_screenspot_v2
 from guiagent.agent.eval.sources import load_source
 from guiagent.agent.trajectory.format import TrajectoryError, load_screenshot

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from guiagent.agent.eval.benchmarks.androidcontrol import ACTION_TYPES, load_androidcontrol
+from guiagent.agent.eval.benchmarks.androidcontrol.importer import ACTION_TYPES, load_androidcontrol
 from guiagent.agent.eval.benchmarks.screenspot import load_screenspot_pro, load_screenspot_v2
 from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.trajectory.format import TrajectoryError

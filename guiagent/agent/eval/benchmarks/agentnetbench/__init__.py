@@ -1,0 +1,1 @@
+"""AgentNetBench (xlang-ai/OpenCUA): the task-folder importer, our actions in its schema, and its two scorers."""

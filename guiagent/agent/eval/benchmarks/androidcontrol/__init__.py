@@ -1,0 +1,1 @@
+"""AndroidControl (the GUI-KV / STaR-KV step samples): the importer, our actions in its schema, its two rules."""

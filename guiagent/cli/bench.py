@@ -1,0 +1,74 @@
+"""``guiagent bench``: step cost as history grows, rolling vs. re-prefill, per method (``guiagent.tools.bench``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from guiagent.cli.options import DEFAULT_FLAGS, ModelFlags, model_flags
+
+PresetOpt = Annotated[
+    str,
+    typer.Option(
+        help="tiny (offline tiny model) or 7b-shaped (UI-TARS-1.5-7B widths, random weights, 1080p screenshots)."
+    ),
+]
+StepsOpt = Annotated[int | None, typer.Option(min=1, help="Steps (screenshots) per run.")]
+DecodeTokensOpt = Annotated[int | None, typer.Option(min=1, help="Tokens decoded per step.")]
+MethodsOpt = Annotated[str | None, typer.Option(help="Comma-separated methods besides the full cache.")]
+BudgetsOpt = Annotated[str | None, typer.Option(help="Comma-separated budgets.")]
+LayersOpt = Annotated[int | None, typer.Option(min=1, help="7b-shaped: decoder layers (default 1 on CPU, 28 on CUDA).")]
+JsonOpt = Annotated[str | None, typer.Option("--json", help="Write the full report as JSON here.")]
+OutOpt = Annotated[str, typer.Option(help="Folder for bench.md and the plots.")]
+
+
+@model_flags("device", "dtype")
+def bench(
+    preset: PresetOpt = "tiny",
+    steps: StepsOpt = None,
+    decode_tokens: DecodeTokensOpt = None,
+    methods: MethodsOpt = None,
+    budgets: BudgetsOpt = None,
+    layers: LayersOpt = None,
+    json_file: JsonOpt = None,
+    out: OutOpt = "bench-results",
+    flags: ModelFlags = DEFAULT_FLAGS,
+) -> None:
+    """Step latency, peak memory, cache bytes and FLOPs as history grows: rolling vs. re-prefill, per method."""
+    import sys
+    from pathlib import Path
+
+    from guiagent.agent.model.loading import choose_device
+    from guiagent.compression.budget import Budget
+    from guiagent.compression.presses import normalize_method
+    from guiagent.errors import ConfigError
+    from guiagent.tools.bench import GPU_7B, PRESETS, run_bench
+    from guiagent.tools.bench_report import write_files
+
+    if preset not in PRESETS:
+        raise ConfigError(f"Unknown preset '{preset}'.", f"Use one of {', '.join(PRESETS)}.")
+    chosen = PRESETS[preset]
+    on_gpu = preset == "7b-shaped" and choose_device(flags.device).type == "cuda"
+    defaults = GPU_7B if on_gpu else {}
+    method_list = (
+        tuple(normalize_method(m) for m in methods.split(",")) if methods else defaults.get("methods", chosen.methods)
+    )
+    budget_list = tuple(b for b in budgets.split(",")) if budgets else chosen.budgets
+    for budget in budget_list:
+        Budget.parse(budget)
+    interactive = sys.stderr.isatty()
+    report = run_bench(
+        chosen,
+        steps=steps or defaults.get("steps", chosen.steps),
+        decode_tokens=decode_tokens or defaults.get("decode_tokens", chosen.decode_tokens),
+        methods=tuple(m for m in method_list if m != "full"),
+        budgets=budget_list,
+        layers=layers or defaults.get("layers"),
+        device=flags.device,
+        dtype=flags.dtype,
+        progress=lambda text: typer.echo(f"\r{text:<70}" if interactive else text, err=True, nl=not interactive),
+    )
+    table, written = write_files(report, Path(out), json_file)
+    typer.echo(("\n" if interactive else "") + table)
+    typer.echo("Wrote " + ", ".join(written), err=True)
