@@ -77,6 +77,20 @@ def cache_kwargs(cache_object: Any, keyword: str | None = None) -> dict[str, Any
     return {keyword or model_cache_keyword(): cache_object}
 
 
+@cache
+def output_cache_field() -> str:
+    """The field model outputs hold the cache in: ``cache`` (>= 5.24) or ``past_key_values`` (OpenCUA's wrapper)."""
+    import dataclasses
+
+    from transformers.modeling_outputs import CausalLMOutputWithPast
+
+    names = {field.name for field in dataclasses.fields(CausalLMOutputWithPast)}
+    for keyword in CACHE_KEYWORDS:
+        if keyword in names:
+            return keyword
+    raise broken("cache keyword", f"CausalLMOutputWithPast has fields {sorted(names)}, none of {list(CACHE_KEYWORDS)}")
+
+
 def cache_from_hook_kwargs(kwargs: dict[str, Any]) -> Any:
     """The cache an attention layer was called with, under its new or its old keyword name."""
     for keyword in CACHE_KEYWORDS:
@@ -253,6 +267,19 @@ def _check_config_attention() -> None:
         raise broken("config._attn_implementation", "setting it on a config does not stick")
 
 
+def _check_output_cache_field() -> None:
+    import dataclasses
+
+    from transformers.modeling_outputs import BaseModelOutputWithPast
+    from transformers.models.qwen2.modeling_qwen2 import Qwen2Model
+
+    field = output_cache_field()
+    if field not in {f.name for f in dataclasses.fields(BaseModelOutputWithPast)}:
+        raise broken("output cache field", f"BaseModelOutputWithPast has no '{field}' field")
+    if cache_keyword_of(Qwen2Model.forward) != field:
+        raise broken("output cache field", f"Qwen2Model.forward takes another cache keyword than the '{field}' field")
+
+
 ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
         "cache keyword",
@@ -283,6 +310,11 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "cache layer fields",
         "DynamicCache.layers[i].keys/.values are [B, H_kv, S, D] tensors that can be replaced to prune",
         _check_cache_layer_fields,
+    ),
+    Assumption(
+        "output cache field",
+        "model outputs hold the cache in the field named like Qwen2Model's cache keyword (OpenCUA's native wrapper)",
+        _check_output_cache_field,
     ),
     Assumption(
         "config attention field",

@@ -11,7 +11,8 @@ from guiagent.cli.options import DEFAULT_FLAGS, ModelFlags, model_flags
 PresetOpt = Annotated[
     str,
     typer.Option(
-        help="tiny (offline tiny model) or 7b-shaped (UI-TARS-1.5-7B widths, random weights, 1080p screenshots)."
+        help="tiny (offline tiny model), tiny-opencua (its OpenCUA-layout twin) or 7b-shaped (UI-TARS-1.5-7B widths,"
+        " random weights, 1080p screenshots)."
     ),
 ]
 StepsOpt = Annotated[int | None, typer.Option(min=1, help="Steps (screenshots) per run.")]

@@ -14,7 +14,7 @@ def models() -> None:
         marker = " (default)" if spec.name == default else ""
         typer.echo(
             f"{spec.name}{marker}\n  source: {spec.source}\n  family: {spec.family}\n"
-            f"  about:  {spec.about}\n  needs:  {spec.needs}"
+            f"  about:  {spec.about}\n  needs:  {spec.needs}" + (f"\n  loads:  {spec.loads}" if spec.loads else "")
         )
     typer.echo(
         "\nAny Hugging Face id (owner/name) of a Qwen2.5-VL or OpenCUA checkpoint, or a local checkpoint "

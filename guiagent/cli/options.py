@@ -46,7 +46,7 @@ BudgetOpt = Annotated[
     str, typer.Option("--budget", help="KV budget: percent (20), tokens per layer (4096t) or memory (512MiB).")
 ]
 TrustOpt = Annotated[
-    bool, typer.Option("--trust-remote-code", help="Allow checkpoints that ship their own Python code (OpenCUA).")
+    bool, typer.Option("--trust-remote-code", help="OpenCUA: run the checkpoint's own code, not the native loader.")
 ]
 TuiOpt = Annotated[
     bool | None,

@@ -67,3 +67,22 @@ def turn_fragments(processor: Any, messages: list[Message]) -> list[tuple[str, l
         fragments.append((full[len(rendered) :], message_images(messages[k - 1 : k])))
         rendered = full
     return fragments
+
+
+def screenshot_turns(
+    processor: Any, steps: int, *, system: str, task: str, prompt: str = "", answer: str = ""
+) -> list[tuple[str, str]]:
+    """A synthetic screenshot run as the model's own chat template renders it: per step, (the user turn with one
+    image placeholder, the answer turn that follows). Step 0's user turn carries the system prompt and the task.
+
+    Benchmarks and demos use it so every family gets its own framing (Qwen's ``<|im_start|>``, OpenCUA's media
+    tokens); with ``answer=""`` the answer turn is just the template's end-of-turn text."""
+    messages: list[Message] = [{"role": "system", "content": system}]
+    for step in range(steps):
+        content: list[dict[str, Any]] = [{"type": "text", "text": task}] if step == 0 and task else []
+        content.append({"type": "image", "image": Image.new("RGB", (28, 28))})  # only its placeholder is rendered
+        if prompt:
+            content.append({"type": "text", "text": prompt})
+        messages += [{"role": "user", "content": content}, {"role": "assistant", "content": answer}]
+    texts = [text for text, _ in turn_fragments(processor, messages)]
+    return [((texts[0] if step == 0 else "") + texts[1 + 2 * step], texts[2 + 2 * step]) for step in range(steps)]

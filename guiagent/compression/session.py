@@ -7,12 +7,13 @@ whole history at every step instead; ``prefill_messages`` does that, for parity 
 Bookkeeping that survives pruning (transformers derives positions from the cache length, which is wrong once
 tokens are gone):
 
-- ``next_position``: the next logical M-RoPE position (max position so far + 1, not a token count);
+- ``next_position``: the next logical position (max position so far + 1): with M-RoPE not a token count, with
+  1-D RoPE (OpenCUA) the logical token count, never the physical length (``positions.py`` has both layouts);
 - ``slots(layer)``: for each KV head, the logical token index of every physical cache entry;
 - image spans in logical coordinates, and per layer and head in physical coordinates (``image_spans``).
 
-Every forward passes explicit ``(3, 1, q)`` position ids and no 2-D mask; the per-layer-length attention of
-``attention.py`` builds each layer's causal mask from its own key length.
+Every forward passes explicit position ids (``(3, 1, q)`` or ``(1, q)``) and no 2-D mask; the per-layer-length
+attention of ``attention.py`` builds each layer's causal mask from its own key length.
 
 A model split across devices (``load_model(..., device_map="auto")``) keeps each layer's cache on that layer's
 device; the session keeps each layer's bookkeeping there too, and sends inputs to ``loaded.device``.
@@ -40,6 +41,7 @@ from guiagent import compat
 from guiagent.compression.attention import restore_attention, use_per_layer_attention
 from guiagent.compression.budget import Budget
 from guiagent.compression.chat import message_images, render
+from guiagent.compression.positions import image_placeholder, image_runs, layout_for
 from guiagent.compression.presses import get_press
 from guiagent.compression.presses.base import ImageSpan, LayerView, Press
 from guiagent.compression.stats import CacheStats, ImageStats
@@ -61,7 +63,7 @@ class SessionSnapshot:
 
 
 class KVSession:
-    """A rolling, prunable KV cache over a loaded Qwen2.5-VL model.
+    """A rolling, prunable KV cache over a loaded Qwen2.5-VL or OpenCUA model.
 
     Parameters
     ----------
@@ -76,12 +78,7 @@ class KVSession:
     """
 
     def __init__(self, loaded: Any, method: Press | str | None = None, budget: Budget | str | float = 100) -> None:
-        if loaded.family != "qwen2_5_vl":
-            raise SessionError(
-                f"KVSession drives Qwen2.5-VL models; '{loaded.spec}' is {loaded.family}, whose "
-                "1-D RoPE layout the session does not handle yet.",
-                "Use a Qwen2.5-VL checkpoint.",
-            )
+        self.layout = layout_for(loaded.family, loaded.spec)
         compat.check_assumptions()  # an untested transformers: one sentence here, not a KeyError in a hook
         self.loaded = loaded
         self.model = loaded.model
@@ -238,18 +235,20 @@ class KVSession:
     # -- feeding the model ---------------------------------------------------------------------------------
     @torch.inference_mode()
     def append(self, text: str, images: list[Image.Image] | None = None) -> torch.Tensor:
-        """Prefill one turn (text with one ``<|vision_start|><|image_pad|><|vision_end|>`` per image).
+        """Prefill one turn (text with one ``processor.image_placeholder`` per image; Qwen2.5-VL's is
+        ``<|vision_start|><|image_pad|><|vision_end|>``).
 
         Only the new tokens are computed; they get the logical positions they would have in the full
         conversation. The press (if any) then compresses the cache to the budget. Returns the next-token
         logits ([vocab]).
         """
         images = list(images or [])
-        placeholders = text.count("<|image_pad|>")
+        placeholder = image_placeholder(self.loaded.processor)
+        placeholders = text.count(placeholder)
         if placeholders != len(images):
             raise SessionError(
                 f"The turn has {placeholders} image placeholder(s) but {len(images)} image(s).",
-                "Put one <|vision_start|><|image_pad|><|vision_end|> in the text per image.",
+                f"Put one {placeholder} in the text per image.",
             )
         if not text:
             raise SessionError("append() got an empty turn.", "Pass the text of the turn to prefill.")
@@ -257,11 +256,7 @@ class KVSession:
         inputs = inputs.to(self.loaded.device)
         input_ids = inputs["input_ids"]
         grid = inputs.get("image_grid_thw")
-        if grid is not None:
-            positions = compat.rope_index(self.model, input_ids, inputs["mm_token_type_ids"], grid)
-            positions = positions + self.next_position  # get_rope_index is offset-linear in its start
-        else:
-            positions = self._text_positions(input_ids.shape[1])
+        positions = self.layout.turn_positions(self.model, inputs, self.next_position)
         self._observe_s = 0.0
         self._before_generation = None
         start = self._clock()
@@ -488,22 +483,19 @@ class KVSession:
         return [compat.layer_keys_values(self.cache, i) for i in range(self.loaded.num_layers)]
 
     def _text_positions(self, length: int) -> torch.Tensor:
-        positions = torch.arange(self.next_position, self.next_position + length, device=self.loaded.device)
-        return positions.view(1, 1, -1).expand(3, 1, -1)
+        return self.layout.text_positions(self.next_position, length, self.loaded.device)
 
     def _record(self, ids: torch.Tensor, positions: torch.Tensor, grid: torch.Tensor | None) -> None:
         """Log the new tokens: ids, the next position and any image spans (image tokens come in runs)."""
+        runs = [] if grid is None else image_runs(ids, self.loaded.tokens.image_pad)
+        if grid is not None and len(runs) != grid.shape[0]:  # checked before anything is recorded
+            raise SessionError(f"The turn expanded to {len(runs)} image token run(s) for {grid.shape[0]} image(s).")
         offset = self.logical_tokens
         self._token_ids = torch.cat([self._token_ids, ids.cpu()])
-        self.next_position = int(positions.max()) + 1
+        self.next_position = int(positions.max()) + 1  # 1-D RoPE: the logical token count
         if grid is None:
             return
-        is_image = (ids == self.loaded.tokens.image_pad).cpu()
-        edges = torch.diff(
-            is_image.int(), prepend=torch.zeros(1, dtype=torch.int), append=torch.zeros(1, dtype=torch.int)
-        )
-        starts, ends = (edges == 1).nonzero().flatten(), (edges == -1).nonzero().flatten()
-        for (start, end), thw in zip(zip(starts.tolist(), ends.tolist(), strict=True), grid.tolist(), strict=True):
+        for (start, end), thw in zip(runs, grid.tolist(), strict=True):
             self.spans.append(
                 ImageSpan(
                     index=len(self.spans), turn=self.turns, start=offset + start, end=offset + end, grid_thw=tuple(thw)

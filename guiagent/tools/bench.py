@@ -1,7 +1,7 @@
 """``guiagent bench``: how step cost grows with history, rolling vs. re-prefill, per method and budget.
 
 Every configuration replays the same synthetic GUI run: step k shows screenshot k (random pixels of a real
-screen size) and the model answers. The answer kept in the history is a fixed text ``ANSWER`` in every mode,
+screen size) and the model answers. The answer kept in the history is a fixed text ``ANSWER_TEXT`` in every mode,
 so all configurations hold exactly the same tokens; each step still decodes ``decode_tokens`` real tokens
 (timed), which are then taken back out of the cache.
 
@@ -28,9 +28,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
-ANSWER = "Thought: The next control is visible; I click it.\nAction: click(start_box='(100,200)')<|im_end|>"
-
 
 @dataclass(frozen=True)
 class Preset:
@@ -54,6 +51,15 @@ PRESETS = {
         methods=("starkv", "guikv", "snapkv", "pyramidkv", "vlcache"),
         budgets=("20",),
     ),
+    # the same run on the offline OpenCUA-layout model (1-D RoPE, its own chat template and media tokens)
+    "tiny-opencua": Preset(
+        "tiny-opencua",
+        (1280, 720),
+        steps=10,
+        decode_tokens=4,
+        methods=("starkv", "guikv", "snapkv", "pyramidkv", "vlcache"),
+        budgets=("20",),
+    ),
     "7b-shaped": Preset(
         "7b-shaped",
         (1920, 1080),
@@ -64,6 +70,7 @@ PRESETS = {
         layers=1,
     ),
 }
+OFFLINE_MODELS = ("tiny", "tiny-opencua")  # presets that load the offline checkpoint of the same name
 GPU_7B = {
     "steps": 10,
     "decode_tokens": 16,
@@ -193,14 +200,8 @@ def screenshots(size: tuple[int, int], count: int) -> list[Image.Image]:
     return [Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB") for _ in range(count)]
 
 
-def turn(step: int) -> str:
-    opening = (
-        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nOpen the settings and "
-        "enable dark mode.<|im_end|>\n"
-        if step == 1
-        else "\n"
-    )
-    return f"{opening}<|im_start|>user\n{IMAGE}<|im_end|>\n<|im_start|>assistant\n"
+TASK = "Open the settings and enable dark mode."
+ANSWER_TEXT = "Thought: The next control is visible; I click it.\nAction: click(start_box='(100,200)')"
 
 
 def run_config(
@@ -212,11 +213,14 @@ def run_config(
     decode_tokens: int,
     progress: Callable[[str], None],
 ) -> Run:
+    from guiagent.compression.chat import screenshot_turns
     from guiagent.compression.session import KVSession
 
     run = Run(mode, method, budget)
     shape, memory = Shape.of(loaded), PeakMemory(loaded.device)
-    answer_ids = loaded.processor.tokenizer(ANSWER, add_special_tokens=False)["input_ids"]
+    fragments = screenshot_turns(
+        loaded.processor, len(shots), system="You are a helpful assistant.", task=TASK, answer=ANSWER_TEXT
+    )
     with KVSession(loaded, method=method, budget=budget) as session:
         for step, _ in enumerate(shots, start=1):
             progress(f"{run.label}: step {step}/{len(shots)}")
@@ -224,12 +228,12 @@ def run_config(
             if mode == "rolling":
                 past = [session.physical_length(i) for i in range(loaded.num_layers)]
                 before = session.logical_tokens
-                session.append(turn(step), [shots[step - 1]])
+                session.append(fragments[step - 1][0], [shots[step - 1]])
                 queries = session.logical_tokens - before
             else:
                 session.reset(press=False)  # the press's cross-step state lives on, as in the published runs
                 past = [0] * loaded.num_layers
-                text = "".join(turn(k) + ANSWER for k in range(1, step)) + turn(step)
+                text = "".join(user + answer for user, answer in fragments[: step - 1]) + fragments[step - 1][0]
                 session.append(text, shots[:step])
                 queries = session.logical_tokens
             timings = dict(session.last_timings)
@@ -241,6 +245,7 @@ def run_config(
             peak = memory.peak()
             session.rewind_generation()
             if mode == "rolling":
+                answer_ids = loaded.processor.tokenizer(fragments[step - 1][1], add_special_tokens=False)["input_ids"]
                 session.feed(answer_ids)  # the history holds the fixed answer in every mode
             scoring = timings.get("observe_s", 0.0)  # the press's scoring runs inside the prefill forward
             prefill_s, compress_s = timings["prefill_s"] - scoring, timings["compress_s"] + scoring
@@ -334,8 +339,8 @@ def load_preset(preset: Preset, *, layers: int | None, device: str, dtype: str) 
     from guiagent.agent.model.loading import choose_device, choose_dtype, load_model
     from guiagent.agent.model.tiny import seven_b_config, synthetic_model
 
-    if preset.name == "tiny":
-        return load_model("tiny", device=device, dtype=dtype)
+    if preset.name in OFFLINE_MODELS:
+        return load_model(preset.name, device=device, dtype=dtype)
     chosen = choose_device(device)
     config = seven_b_config(num_layers=layers or preset.layers or 1)
     return synthetic_model(config, device=str(chosen), dtype=choose_dtype(dtype, chosen), attn="sdpa")

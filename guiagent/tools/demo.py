@@ -14,7 +14,7 @@ from PIL import Image
 
 from guiagent.agent.eval.sources import example_steps
 
-IMAGE = "<|vision_start|><|image_pad|><|vision_end|>"
+
 @dataclass(frozen=True)
 class DemoStep:
     step: int
@@ -31,18 +31,18 @@ def rolling_demo(
     loaded, *, steps: int | None = None, max_new_tokens: int = 16, method=None, budget: str | float = 100
 ) -> Iterator[DemoStep]:
     """Run the bundled screenshots through one rolling session, yielding what each step cost."""
+    from guiagent.compression.chat import screenshot_turns
     from guiagent.compression.session import KVSession
 
     instruction, shots = example_steps()
     shots = shots[:steps] if steps else shots
+    turns = screenshot_turns(
+        loaded.processor, len(shots), system="You are a GUI agent.", task=instruction, prompt="What is the next action?"
+    )
     with KVSession(loaded, method=method, budget=budget) as session:
         for step, path in enumerate(shots, start=1):
-            opening = (
-                f"<|im_start|>system\nYou are a GUI agent.<|im_end|>\n<|im_start|>user\n{instruction}"
-                if step == 1
-                else "<|im_end|>\n<|im_start|>user\n"
-            )
-            text = f"{opening}{IMAGE}What is the next action?<|im_end|>\n<|im_start|>assistant\n"
+            # a later turn first closes the previous (generated) answer the way the template ends an answer turn
+            text = ("" if step == 1 else turns[step - 2][1]) + turns[step - 1][0]
             session.append(text, [Image.open(path).convert("RGB")])
             prefill_s = session.last_timings["prefill_s"]
             answer = session.generate(max_new_tokens=max_new_tokens)

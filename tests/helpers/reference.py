@@ -1,6 +1,7 @@
 """An independent ground truth: one no-cache forward over the whole logical sequence.
 
-Positions come from ``get_rope_index`` over the full sequence, and attention is a plain fp32 softmax with a
+Positions come from the family's layout over the full sequence (``get_rope_index`` for M-RoPE, ``0..N-1`` for
+1-D RoPE), and attention is a plain fp32 softmax with a
 per-layer, per-KV-head visibility mask: query i sees key j iff j <= i and key j had not been evicted from
 that layer and head before token i was appended. This is exactly "pruned cache + original positions".
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 import torch
 
 from guiagent import compat
-from guiagent.agent.model.loading import LoadedModel, load_model
-from tests.helpers.options import model_options_under_test
+from guiagent.agent.model.loading import LoadedModel
+from guiagent.compression.positions import layout_for
+from tests.helpers.families import load_family
 
 _MASKS: dict[int, torch.Tensor] = {}
 
@@ -25,10 +27,10 @@ def _reference_attention(module, query, key, value, attention_mask, scaling=None
     return (probs @ value.float()).to(query.dtype).transpose(1, 2).contiguous(), None
 
 
-def reference_model() -> LoadedModel:
-    """A second copy of the tiny model whose text attention is the reference above."""
+def reference_model(name: str = "tiny") -> LoadedModel:
+    """A second copy of the tiny model ``name`` (see ``families.py``) whose text attention is the reference above."""
     compat.register_attention("test_reference", _reference_attention)
-    loaded = load_model("tiny", **model_options_under_test(attn="sdpa"))
+    loaded = load_family(name, attn="sdpa")
     compat.set_text_attention(loaded.model, "test_reference")
     return loaded
 
@@ -83,6 +85,13 @@ def reference_logits(
         vision = ref.processor.image_processor(images=images, return_tensors="pt").to(ref.device)
         pixel_values, grid = vision["pixel_values"].to(ref.dtype), vision["image_grid_thw"]
     mm_types = (ids == ref.tokens.image_pad).int()
+    layout = layout_for(ref.family)
+    if layout.name == "1d":  # the whole model (OpenCUA's wrapper has no ``.model`` / ``.lm_head`` of Qwen's kind)
+        positions = layout.text_positions(0, total, ref.device)
+        out = model(
+            input_ids=ids, pixel_values=pixel_values, image_grid_thw=grid, position_ids=positions, use_cache=False
+        )
+        return out.logits[0, rows].float()
     if grid is not None:
         positions = compat.rope_index(model, ids, mm_types, grid)
     else:

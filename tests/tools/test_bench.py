@@ -69,3 +69,25 @@ def test_flop_formula_by_hand():
     assert prefill_flops(shape, 3, [5]) == 3 * 288 + 336 + 80
     # one token over 7 cached: pairs 7 + 1 = 8 -> 4*2*2*8 = 128
     assert decode_flops(shape, [7]) == 288 + 128 + 80
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny-opencua"])
+def test_rolling_and_rebuild_hold_the_same_conversation_in_each_family(preset):
+    """Turns come from each model's own chat template, so OpenCUA's framing works too, and a rolling step holds
+    exactly the tokens the re-prefill of the same conversation holds, plus the answer it keeps after decoding."""
+    report = run_bench(
+        PRESETS[preset],
+        steps=3,
+        decode_tokens=1,
+        methods=("starkv",),
+        budgets=("20",),
+        layers=None,
+        device="cpu",
+        dtype="auto",
+    )
+    runs = {(r["mode"], r["method"]): r["steps"] for r in report["runs"]}
+    rolling = [s["logical_tokens"] for s in runs["rolling", "full"]]
+    rebuild = [s["logical_tokens"] for s in runs["rebuild", "full"]]
+    (answer,) = {r - b for r, b in zip(rolling, rebuild, strict=True)}  # the same fixed answer every step
+    assert answer > 0 and rebuild[1] > rolling[0] and rolling[0] < rolling[1] < rolling[2]
+    assert report["env"]["preset"] == preset

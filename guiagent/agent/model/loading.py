@@ -27,8 +27,10 @@ from typing import Any
 import yaml
 
 from guiagent.agent.model.loaded import ImageSettings, LoadedModel, SpecialTokens, read_special_tokens
+from guiagent.agent.model.opencua import load_opencua_native
 from guiagent.agent.model.placement import check_placement, execution_device, placement_kwargs, split_device
 from guiagent.agent.model.placement import parse_max_memory as parse_max_memory  # the CLI form of max_memory
+from guiagent.compression.positions import layout_for
 from guiagent.errors import ModelLoadError
 
 # model_type in config.json -> the family guiagent drives it as
@@ -46,6 +48,7 @@ class ModelSpec:
     family: str
     about: str = ""
     needs: str = ""
+    loads: str = ""  # how guiagent loads it (natively / opt-in) and what of that was verified without its weights
 
 
 @cache
@@ -68,6 +71,10 @@ def resolve_folder(spec: str) -> tuple[Path, ModelSpec | None]:
         from guiagent.agent.model.tiny import ensure_tiny_checkpoint
 
         return ensure_tiny_checkpoint(), named
+    if source == "builtin:tiny-opencua":
+        from guiagent.agent.model.tiny_opencua import ensure_tiny_opencua_checkpoint
+
+        return ensure_tiny_opencua_checkpoint(), named
     path = Path(source).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -215,7 +222,8 @@ def load_model(
         ``auto`` picks CUDA + bf16 + flash_attention_2 (sdpa without flash-attn) when a GPU is present, and
         CPU + fp32 + sdpa otherwise.
     trust_remote_code
-        Needed for OpenCUA, whose checkpoints ship their own modelling code: an explicit opt-in to run it.
+        OpenCUA only: run the checkpoint's own Python code (``auto_map``) instead of guiagent's native OpenCUA
+        loader, which runs none of it. An explicit opt-in, the fallback where the native path falls short.
     min_pixels, max_pixels
         Override the checkpoint's screenshot resize limits (visual tokens per screenshot).
     device_map
@@ -233,18 +241,15 @@ def load_model(
     family = named.family if named else detect_family(config, spec)
     if named is not None:
         detect_family(config, spec)  # a renamed or broken download still gets a clear refusal
-    if family == "opencua" and not trust_remote_code:
-        raise ModelLoadError(
-            f"Model '{spec}' is OpenCUA, whose checkpoint ships its own Python modelling code; guiagent runs it "
-            "only when you opt in.",
-            "Pass --trust-remote-code (trust_remote_code=True) if you trust that repository.",
-        )
+    layout_for(family, spec)  # a family KVSession cannot position is refused before any weights load
     check_placement(device, device_map, max_memory, offload_folder)
     torch_device = choose_device(device) if device_map is None else split_device(max_memory)
     torch_dtype = choose_dtype(dtype, torch_device)
     attention = choose_attention(attn, torch_device)
     place = placement_kwargs(torch_device, device_map, max_memory, offload_folder, spec)
-    load = _load_opencua if family == "opencua" else _load_qwen2_5_vl
+    load = _load_qwen2_5_vl
+    if family == "opencua":  # native (no checkpoint code) unless the user opted into the remote code
+        load = _load_opencua if trust_remote_code else load_opencua_native
     loaded = load(spec, folder, place, torch_dtype, attention, min_pixels, max_pixels)
     loaded.device = torch_device if device_map is None else execution_device(loaded.model)
     return loaded
@@ -290,7 +295,9 @@ def _load_qwen2_5_vl(spec, folder, place, dtype, attn, min_pixels, max_pixels) -
 
 
 def _load_opencua(spec, folder, place, dtype, attn, min_pixels, max_pixels) -> LoadedModel:
-    """OpenCUA through its own remote code (the user opted in): model, tokenizer and image processor."""
+    """OpenCUA through its own remote code (the user opted in with trust_remote_code): the fallback path.
+
+    The default is ``opencua.load_opencua_native``, which runs no checkpoint code."""
     from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
 
     overrides = {k: v for k, v in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if v is not None}

@@ -14,9 +14,12 @@ from pathlib import Path
 from transformers import AutoTokenizer, Qwen2_5_VLProcessor, Qwen2VLImageProcessorPil
 
 from guiagent.compat import accept_missing_processor_parts
+from guiagent.compression.positions import QWEN_IMAGE_PLACEHOLDER
 
 # ``Qwen2_5_VLProcessor`` that accepts ``video_processor=None`` (guiagent feeds images only).
 GuiProcessor = accept_missing_processor_parts(Qwen2_5_VLProcessor)
+# The text a turn puts per image: the session and the policies read it here, as they do from OpenCUA's processor.
+GuiProcessor.image_placeholder = QWEN_IMAGE_PLACEHOLDER
 
 
 def read_chat_template(folder: Path, tokenizer) -> str | None:

@@ -1,20 +1,24 @@
 """OpenCUA: its chain-of-thought prompt levels, history templates and pyautogui-code grammar.
 
-The L2 system prompt and the step / instruction / history templates are OpenCUA's own (xlang-ai/OpenCUA,
-the agent OSWorld runs OpenCUA-7B/32B with). L1 (action only) and L3 (observation, thought, action) are built
-from the same sections, as OpenCUA's levels are. The answer's code block is parsed with a safe AST subset and
-never executed. Coordinates are absolute pixels on the smart-resized screenshot (``qwen25``), as OpenCUA-7B is
-run on OSWorld; ``relative`` (0-1) is available for checkpoints trained that way.
+The L1/L2/L3 system prompts and the step / instruction / history templates are those of OpenCUA's own
+AgentNetBench agent (xlang-ai/OpenCUA ``evaluation/agentnetbench/agent/opencua.py`` @ 1d70f20), character for
+character: tests/data/official/opencua holds that agent, and the tests compare against it. The rolling layout
+states the instruction once after the system prompt; the rebuild layout is the agent's own message order. The
+answer's code block is parsed with a safe AST subset and never executed. Coordinates are absolute pixels on the
+smart-resized screenshot (``qwen25``), as OpenCUA-7B is run on OSWorld; ``relative`` (0-1) is available for
+checkpoints trained that way.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from PIL import Image
+
 from guiagent.agent.actions import ParsedResponse
 from guiagent.agent.policy.base import Message, Policy
-from guiagent.agent.policy.coords import ScreenGeometry
-from guiagent.agent.policy.opencua_parser import parse_opencua
+from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
+from guiagent.agent.policy.opencua_parser import answer_sections, parse_opencua
 from guiagent.errors import ConfigError
 
 _INTRO = (
@@ -59,20 +63,30 @@ _FUNCTIONS = (
     '{"type": "number", "description": "The y coordinate of the triple click"}}, "required": ["x", "y"]}}\n'
     '- {"name": "computer.terminate", "description": "Terminate the current task and report its completion '
     'status", "parameters": {"type": "object", "properties": {"status": {"type": "string", "enum": ["success", '
-    '"fail"], "description": "The status of the task"}}, "required": ["status"]}}'
+    '"failure"], "description": "The status of the task"}}, "required": ["status"]}}'
 )
+# The agent's levels are not quite the same sections: in L2 (only) "Use first-person perspective" is indented
+# under "For Text Input Actions", and only L3 ends with a newline. Kept as the agent has them (see the fixtures).
+_L2_THOUGHT = _THOUGHT.replace("\n  - Use first-person", "\n    - Use first-person")
 SYSTEM_PROMPTS = {
     "L1": _INTRO + _ACTION + _FUNCTIONS,
-    "L2": _INTRO + _THOUGHT + _ACTION + _FUNCTIONS,
-    "L3": _INTRO + _OBSERVATION + _THOUGHT + _ACTION + _FUNCTIONS,
+    "L2": _INTRO + _L2_THOUGHT + _ACTION + _FUNCTIONS,
+    "L3": _INTRO + _OBSERVATION + _THOUGHT + _ACTION + _FUNCTIONS + "\n",
 }
 STEP_TEMPLATE = "# Step {step_num}:\n"
-INSTRUCTION_TEMPLATE = (
-    "# Task Instruction:\n{instruction}\n\nPlease generate the next move according to the "
+INSTRUCTION_TEMPLATE = (  # the leading newline is the agent's (its INSTRUTION_TEMPLATE)
+    "\n# Task Instruction:\n{instruction}\n\nPlease generate the next move according to the "
     "screenshot, task instruction and previous steps (if provided).\n"
 )
+# How the agent shows an earlier step (after STEP_TEMPLATE): its sections, never the code.
+HISTORY_TEMPLATES = {
+    "action": "## Action:\n{action}\n",
+    "thought": "## Thought:\n{thought}\n\n## Action:\n{action}\n",
+    "observation": "## Observation:\n{observation}\n\n## Thought:\n{thought}\n\n## Action:\n{action}\n",
+}
 
 Level = Literal["L1", "L2", "L3"]
+History = Literal["action", "thought", "observation"]
 
 
 class OpenCUAPolicy(Policy):
@@ -81,7 +95,16 @@ class OpenCUAPolicy(Policy):
     family = "opencua"
     max_new_tokens = 1024
 
-    def __init__(self, instruction: str, grid, *, level: Level = "L2", coordinates: str = "qwen25", **layout) -> None:
+    def __init__(
+        self,
+        instruction: str,
+        grid: ImageGrid,
+        *,
+        level: Level = "L2",
+        coordinates: str = "qwen25",
+        history: History = "thought",  # AgentNetBench run.py's --opencua-history default
+        **layout,
+    ) -> None:
         if level not in SYSTEM_PROMPTS:
             raise ConfigError(
                 f"The OpenCUA prompt level must be one of {', '.join(SYSTEM_PROMPTS)}, not {level!r}.",
@@ -92,10 +115,16 @@ class OpenCUAPolicy(Policy):
                 f"OpenCUA coordinates must be 'qwen25' or 'relative', not {coordinates!r}.",
                 "Use 'qwen25' (the default) or 'relative'.",
             )
+        if history not in HISTORY_TEMPLATES:
+            raise ConfigError(
+                f"The OpenCUA history must be one of {', '.join(HISTORY_TEMPLATES)}, not {history!r}.",
+                "Use 'thought', the default of OpenCUA's AgentNetBench run.",
+            )
         layout.setdefault("history_images", 3)  # OpenCUA's agent sends three screenshots
         super().__init__(instruction, grid, **layout)
         self.level = level
         self.coordinates = coordinates
+        self.history = history
 
     def prompt(self) -> str:
         return INSTRUCTION_TEMPLATE.format(instruction=self.instruction)
@@ -104,7 +133,20 @@ class OpenCUAPolicy(Policy):
         return [{"role": "system", "content": SYSTEM_PROMPTS[self.level]}, {"role": "user", "content": self.prompt()}]
 
     def history_answer(self, step: int, response: str) -> str:
-        return STEP_TEMPLATE.format(step_num=step) + response
+        """The agent's history entry: the answer's sections in the history template; an answer with none of them
+        (which the agent never sees: its history is the benchmark's) is shown as it was, so nothing is lost."""
+        sections = answer_sections(response)
+        if not sections:
+            return STEP_TEMPLATE.format(step_num=step) + response
+        return STEP_TEMPLATE.format(step_num=step) + HISTORY_TEMPLATES[self.history].format(
+            observation=sections.get("observation", ""),
+            thought=sections.get("thought", ""),
+            action=sections.get("action", ""),
+        )
+
+    def rebuild_messages(self, image: Image.Image) -> list[Message]:
+        """The agent's order: its system prompt first, then the history window and the current turn."""
+        return [self.head()[0], *super().rebuild_messages(image)]
 
     def parse(self, text: str, geometry: ScreenGeometry) -> ParsedResponse:
         return parse_opencua(text, geometry, self.grid, coordinates=self.coordinates)

@@ -42,6 +42,7 @@ from guiagent.agent.policy.coords import ImageGrid, ScreenGeometry
 
 _CODE_BLOCK = re.compile(r"```(?:python|code)?[ \t]*\n(.*?)```", re.S)
 _THOUGHT = re.compile(r"^##\s*Thought:?(.*?)(?=^##|^```|\Z)", re.S | re.M)
+_SECTION = re.compile(r"^##\s*(Observation|Thought|Action)\b:?(.*?)(?=^##|^```|\Z)", re.S | re.M)
 _MODULES = ("pyautogui", "computer")
 _BUTTONS = ("left", "right", "middle")
 # pyautogui's pacing arguments: accepted, since models emit them, checked (see _check_timing), and dropped.
@@ -147,10 +148,19 @@ def _press(program: _Program, keys: object, *, presses: object = 1) -> None:
     program.actions.extend(Press(name) for _ in range(count) for name in names)
 
 
-def _hotkey(program: _Program, *keys: object) -> None:
-    if not keys:
+def _hotkey(program: _Program, *args: object, keys: object = None) -> None:
+    """hotkey('ctrl', 'c'), hotkey(['ctrl', 'c']) or hotkey(keys=['ctrl', 'c']): OpenCUA's training data (and so
+    the model) writes the ``keys=`` list, which OpenCUA's AgentNetBench agent reads as a hotkey too."""
+    if keys is not None and args:
+        raise _Refused("hotkey takes its keys either positionally or as keys=[...], not both")
+    if keys is None and len(args) == 1 and isinstance(args[0], list):
+        keys = args[0]
+    if keys is not None and not isinstance(keys, list):
+        raise _Refused(f"keys must be a list of key names, got {keys!r}")
+    names = args if keys is None else keys
+    if not names:
         raise _Refused("hotkey needs at least one key")
-    program.actions.append(Hotkey(tuple(_key(key) for key in keys)))
+    program.actions.append(Hotkey(tuple(_key(key) for key in names)))
 
 
 def _key_down(program: _Program, key: object) -> None:
@@ -166,7 +176,11 @@ def _wait(program: _Program) -> None:
 
 
 def _terminate(program: _Program, status: object = "success", answer: object = None) -> None:
-    """The end of the task: the answer if any, else the status; a failure says so first."""
+    """The end of the task: the answer if any, else the status; a failure says so first.
+
+    The statuses are the agent's prompt enum ("success", "failure"; never "fail"), which is also what AgentNetBench's
+    ground truth records and its evaluator compares verbatim.
+    """
     if status not in ("success", "failure"):
         raise _Refused(f"status must be 'success' or 'failure', got {status!r}")
     if answer is not None and not isinstance(answer, str):
@@ -250,6 +264,17 @@ def _run(program: _Program, statement: ast.stmt, code: str) -> None:
     except TypeError as error:
         raise _Refused(f"bad arguments for {name}: {error}") from None
     handler(program, *args, **kwargs)
+
+
+def answer_sections(text: str) -> dict[str, str]:
+    """The ``## Observation`` / ``## Thought`` / ``## Action`` sections of an answer (first of each, stripped).
+
+    OpenCUA's agents show earlier steps by these sections, not by the raw answer (its code is left out).
+    """
+    sections: dict[str, str] = {}
+    for name, body in _SECTION.findall(text):
+        sections.setdefault(name.lower(), body.strip())
+    return sections
 
 
 def _last_code_block(text: str) -> str:

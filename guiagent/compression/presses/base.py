@@ -86,7 +86,7 @@ class LayerView:
     layer_idx : int
     module : the layer's attention module (``q_proj``, ``head_dim``, ``num_key_value_groups``)
     hidden_states : (1, q, hidden) attention input of the new tokens (post input-RMSNorm)
-    cos, sin : (1, q, head_dim) rotary tables of the new tokens (M-RoPE already recomposed)
+    cos, sin : (1, q, head_dim) rotary tables of the new tokens (M-RoPE already recomposed; plain 1-D for OpenCUA)
     keys, values : (1, num_kv_heads, S, head_dim) the layer's cache after the update, post-RoPE
     """
 

@@ -143,13 +143,14 @@ def test_dry_run_sends_no_input(display, demo_app, tmp_path):
     assert len(demo_app.all_events()) == seen and pointer() == before
 
 
-def test_tiny_model_runs_end_to_end_and_executes_nothing_it_cannot_parse(display, demo_app):
+@pytest.mark.parametrize("model", ["tiny", "tiny-opencua"])
+def test_tiny_model_runs_end_to_end_and_executes_nothing_it_cannot_parse(display, demo_app, model):
     done = guiagent(
         display,
         "run",
         "open settings and enable dark mode",
         "--model",
-        "tiny",
+        model,
         "--max-steps",
         "2",
         "--max-new-tokens",

@@ -158,7 +158,7 @@ def test_real_ui_tars_checkpoint_layout_parses_offline(tmp_path: Path):
         ("empty", "{folder}", "has no config.json, so it is not a model checkpoint."),
         ("broken", "{folder}", "is not valid JSON"),
         ("llava", "{folder}", "is a 'llava' checkpoint (LlavaForConditionalGeneration), which guiagent cannot drive."),
-        ("opencua", "{folder}", "is OpenCUA, whose checkpoint ships its own Python modelling code"),
+        ("opencua", "{folder}", "says it is OpenCUA, but its config.json is not the Qwen2 + Qwen2.5-VL layout"),
     ],
 )
 def test_bad_specs_get_one_clear_sentence(tmp_path: Path, make, spec, message):

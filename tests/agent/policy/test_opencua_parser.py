@@ -216,6 +216,12 @@ def test_hotkey() -> None:
     assert parse("pyautogui.hotkey('Ctrl', 'c', interval=0.1)") == (Hotkey(("ctrl", "c")),)
 
 
+def test_hotkey_keys_list() -> None:
+    # OpenCUA's training data writes hotkey(keys=[...]); OpenCUA's AgentNetBench agent reads it, so do we
+    assert parse("pyautogui.hotkey(keys=['ctrl', 'C'])") == (Hotkey(("ctrl", "C")),)
+    assert parse("pyautogui.hotkey(['Cmd', 'v'], interval=0.1)") == (Hotkey(("cmd", "v")),)  # cmd stays for the desktop
+
+
 def test_key_down_and_up() -> None:
     assert parse("pyautogui.keyDown('shift')\npyautogui.keyUp('Shift')") == (Press("shift"), KeyUp("shift"))
 
@@ -240,6 +246,8 @@ def test_terminate(source: str, content: str) -> None:
 
 def test_terminate_status_is_validated() -> None:
     assert "status must be" in refusal("computer.terminate(status='maybe')").message
+    # the agent's prompt enum is success / failure (our prompt once said "fail", which nothing accepts)
+    assert "status must be 'success' or 'failure'" in refusal("computer.terminate(status='fail')").message
 
 
 # --- coordinates ---------------------------------------------------------------------------------------------
@@ -356,6 +364,10 @@ def test_refusal_names_the_offending_statement_only() -> None:
         ("pyautogui.press('')", "a key must be a non-empty string"),
         ("pyautogui.hotkey()", "hotkey needs at least one key"),
         ("pyautogui.hotkey('ctrl', 3)", "a key must be a non-empty string"),
+        ("pyautogui.hotkey(keys=[])", "hotkey needs at least one key"),
+        ("pyautogui.hotkey(keys='ctrl')", "keys must be a list of key names"),
+        ("pyautogui.hotkey('ctrl', keys=['c'])", "either positionally or as keys=[...], not both"),
+        ("pyautogui.hotkey(['ctrl'], 'c')", "a key must be a non-empty string"),
         ("computer.wait(3)", "bad arguments for computer.wait"),
         ("computer.terminate(status='success', answer=42)", "answer must be a string"),
     ],

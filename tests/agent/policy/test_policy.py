@@ -69,10 +69,12 @@ def test_opencua_policy_defaults():
     assert head[0]["content"].startswith("You are a GUI agent.") and "Thought:\n  - Step by Step" in head[0]["content"]
     assert "Observation:" not in head[0]["content"]
     assert "Observation:" in OpenCUAPolicy("x", GRID, level="L3").head()[0]["content"]
-    assert head[1]["content"].startswith("# Task Instruction:\nopen settings")
+    assert head[1]["content"].startswith("\n# Task Instruction:\nopen settings")  # the agent's leading newline
     assert policy.history_images == 3 and policy.history_answer(2, "x") == "# Step 2:\nx"
     with pytest.raises(ConfigError, match="coordinates must be 'qwen25' or 'relative'"):
         OpenCUAPolicy("x", GRID, coordinates="absolute")
+    with pytest.raises(ConfigError, match="history must be one of action, thought, observation"):
+        OpenCUAPolicy("x", GRID, history="code")
 
 
 @pytest.mark.parametrize("layout", ["rolling", "rebuild"])

@@ -23,7 +23,13 @@ from guiagent.agent.actions import (
 )
 from guiagent.agent.policy.coords import ScreenGeometry
 
+# A triple click is "tripleClick", the ground truth's name, and not OpenCUA's agent's "triple_click": the official
+# eval.py lowercases both types and requires them equal (its pointed types are click, doubleclick, rightclick and
+# tripleclick), so "triple_click" never matches a ground-truth step and scores 0 (the agent even drops
+# pyautogui.tripleClick: its "click" test is case-sensitive). Here we deliberately differ from the agent.
 _CLICK_KINDS = {2: "doubleClick", 3: "tripleClick"}
+# OpenCUA's agent scores Cmd as Ctrl (its extract_actions maps "cmd" / "command" to "ctrl" in press and hotkey).
+_AS_CTRL = frozenset({"cmd", "command"})
 _SCROLLS = {"up": ("scroll", 5), "down": ("scroll", -5), "left": ("hscroll", -5), "right": ("hscroll", 5)}
 _FAILURE = re.compile(r"fail|infeasible|impossible|unsolvable")
 
@@ -39,7 +45,7 @@ def _pointed(kind: str, target: Target, geometry: ScreenGeometry) -> dict[str, A
 
 
 def _keyed(kind: str, keys: list[str]) -> dict[str, Any]:
-    return {"type": kind, "params": {"keys": keys}}
+    return {"type": kind, "params": {"keys": ["ctrl" if key.lower() in _AS_CTRL else key for key in keys]}}
 
 
 def _terminate(status: str) -> dict[str, Any]:
