@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from guiagent.paths import cache_root
@@ -152,22 +153,25 @@ def write_tiny_checkpoint(folder: Path) -> None:
 
 
 def ensure_tiny_checkpoint() -> Path:
-    """Return the cached tiny checkpoint folder, building it (a few seconds) on first use.
+    """Return the cached tiny checkpoint folder, building it (a few seconds) on first use."""
+    return cached_checkpoint("tiny", TINY_VERSION, write_tiny_checkpoint)
 
-    The folder is written under a temporary name and renamed into place, so parallel test processes never
-    see a half-written checkpoint.
-    """
+
+def cached_checkpoint(name: str, version: int, write: Callable[[Path], None]) -> Path:
+    """The cache folder of a built-in checkpoint (one per checkpoint version, transformers and torch), written by
+    ``write`` on first use under a temporary name and renamed into place, so parallel test processes never see a
+    half-written checkpoint."""
     import torch
     import transformers
 
-    key = f"tiny-v{TINY_VERSION}-transformers{transformers.__version__}-torch{torch.__version__.split('+')[0]}"
+    key = f"{name}-v{version}-transformers{transformers.__version__}-torch{torch.__version__.split('+')[0]}"
     folder = cache_root() / "models" / key
     if (folder / "config.json").exists():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tiny-", dir=folder.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
     try:
-        write_tiny_checkpoint(scratch)
+        write(scratch)
         try:
             scratch.rename(folder)
         except OSError:  # another process won the race; its folder is as good as ours

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from guiagent.agent.model.opencua.tokenizer import KIMI_PATTERN, NUM_RESERVED_SPECIAL
-from guiagent.paths import cache_root
+from guiagent.agent.model.tiny import cached_checkpoint
 
 TINY_OPENCUA_VERSION = 3
 TINY_SEED = 4321
@@ -173,24 +171,5 @@ def write_tiny_opencua_checkpoint(folder: Path) -> None:
 
 
 def ensure_tiny_opencua_checkpoint() -> Path:
-    """The cached tiny-opencua folder, written (a few seconds) on first use under a temporary name, then renamed."""
-    import torch
-    import transformers
-
-    torch_version = torch.__version__.split("+")[0]
-    key = f"tiny-opencua-v{TINY_OPENCUA_VERSION}-transformers{transformers.__version__}-torch{torch_version}"
-    folder = cache_root() / "models" / key
-    if (folder / "config.json").exists():
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tiny-opencua-", dir=folder.parent))
-    try:
-        write_tiny_opencua_checkpoint(scratch)
-        try:
-            scratch.rename(folder)
-        except OSError:  # another process won the race
-            if not (folder / "config.json").exists():
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return folder
+    """The cached tiny-opencua folder, written (a few seconds) on first use."""
+    return cached_checkpoint("tiny-opencua", TINY_OPENCUA_VERSION, write_tiny_opencua_checkpoint)
