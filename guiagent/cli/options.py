@@ -73,7 +73,7 @@ MetricOpt = Annotated[
     typer.Option(
         help="Scoring rule: agentnetbench (official, default), "
         "agentnetbench-papers, androidcontrol-strict, androidcontrol-lenient, "
-        "grounding."
+        "grounding, mind2web."
     ),
 ]
 ImagesOpt = Annotated[str | None, typer.Option(help="Screenshot folder, when not where the layout puts it.")]

@@ -27,6 +27,7 @@ from PIL import Image
 
 from guiagent.agent.actions import Action, Click, Drag, Move, ParsedResponse, Scroll, describe
 from guiagent.agent.eval import scoring as metrics
+from guiagent.agent.eval.benchmarks.mind2web.scorer import mind2web_macro
 from guiagent.agent.policy.coords import ScreenGeometry
 from guiagent.agent.run.loop import AgentLoop, StepEvent, StepGate
 from guiagent.agent.trajectory.format import Step, Trajectory, action_from_dict, load_screenshot
@@ -37,6 +38,7 @@ DEFAULT_METRIC = {
     "recorded": "agentnetbench",
     "androidcontrol": "androidcontrol-strict",
     "screenspot": "grounding",
+    "mind2web": "mind2web",
 }
 
 
@@ -107,6 +109,12 @@ def score_step(
         point = first_point(actions, geometry)
         score = metrics.grounding_hit(point, tuple(expected["bbox"])) if point is not None else 0.0
         return ({"point": list(point)} if point else None), expected, score, {}
+    if schema == "mind2web":
+        if rule != "mind2web":
+            raise ConfigError(f"Metric '{rule}' does not score mind2web trajectories.", "Use mind2web.")
+        predicted = metrics.mind2web_operation(actions, geometry)
+        step_metrics = metrics.METRICS[rule](predicted, expected)
+        return predicted, expected, step_metrics.score, {"mind2web": vars(step_metrics)}
     raise ConfigError(f"Ground truth schema '{schema}' is unknown.", "Re-import the benchmark data.")
 
 
@@ -141,6 +149,7 @@ class ReplaySummary:
             "average_trajectory_score": statistics.fmean(statistics.fmean(v) for v in by_trajectory.values())
             if by_trajectory
             else 0.0,
+            **_mind2web_summary(self.steps),
             "memory": {
                 "mean_bytes_held": statistics.fmean(held) if held else None,
                 "max_bytes_held": max(held) if held else None,
@@ -153,6 +162,16 @@ class ReplaySummary:
             },
             **self.config,
         }
+
+
+def _mind2web_summary(steps: list[StepResult]) -> dict[str, Any]:
+    """Mind2Web's per-task macro (element accuracy, operation F1, step success), when any step is Mind2Web's."""
+    scored = [
+        (s.trajectory, s.expected.get("task_steps", 1), s.extra["mind2web"])
+        for s in steps
+        if s.schema == "mind2web" and "mind2web" in s.extra
+    ]
+    return {"mind2web": mind2web_macro(scored)} if scored else {}
 
 
 def _mean(steps: list[StepResult], name: str) -> float | None:

@@ -15,9 +15,11 @@ from guiagent.agent.eval.benchmarks.agentnetbench.predictions import agentnetben
 from guiagent.agent.eval.benchmarks.agentnetbench.scorer import score_agentnetbench, score_agentnetbench_papers
 from guiagent.agent.eval.benchmarks.androidcontrol.predictions import androidcontrol_action
 from guiagent.agent.eval.benchmarks.androidcontrol.scorer import score_androidcontrol
+from guiagent.agent.eval.benchmarks.mind2web.predictions import mind2web_operation
+from guiagent.agent.eval.benchmarks.mind2web.scorer import score_mind2web
 from guiagent.agent.eval.benchmarks.screenspot import grounding_hit
 
-__all__ = ["METRICS", "agentnetbench_actions", "androidcontrol_action", "grounding_hit"]
+__all__ = ["METRICS", "agentnetbench_actions", "androidcontrol_action", "grounding_hit", "mind2web_operation"]
 
 METRICS: dict[str, Callable[..., Any]] = {
     "agentnetbench": score_agentnetbench,
@@ -25,4 +27,5 @@ METRICS: dict[str, Callable[..., Any]] = {
     "androidcontrol-strict": partial(score_androidcontrol, rule="strict"),
     "androidcontrol-lenient": partial(score_androidcontrol, rule="lenient"),
     "grounding": grounding_hit,
+    "mind2web": score_mind2web,
 }

@@ -1,8 +1,9 @@
 """Where trajectories come from: our own folders, or benchmark layouts recognised on the fly.
 
 ``load_source(path)`` accepts a trajectory folder (or its ``trajectory.jsonl``), a folder of trajectory folders
-(e.g. the runs folder), an AgentNetBench folder, an AndroidControl JSON file, a ScreenSpot-v2 folder or a
-ScreenSpot-Pro folder, and the name ``bundled`` (the real AgentNetBench trajectory shipped with guiagent).
+(e.g. the runs folder), an AgentNetBench folder, an AndroidControl JSON file, a ScreenSpot-v2 folder, a
+ScreenSpot-Pro folder, a Multimodal-Mind2Web jsonl (or a folder of them), and the name ``bundled`` (the real
+AgentNetBench trajectory shipped with guiagent).
 """
 
 from __future__ import annotations
@@ -59,10 +60,14 @@ def load_source(source: str | Path, *, images: str | Path | None = None, limit: 
         from guiagent.agent.eval.benchmarks.screenspot import load_screenspot_pro
 
         return load_screenspot_pro(annotations, Path(images) if images else None, limit=limit)
+    from guiagent.agent.eval.benchmarks.mind2web.importer import is_mind2web, load_mind2web
+
+    if is_mind2web(path):
+        return load_mind2web(path, images, limit)
     raise TrajectoryError(
         f"'{source}' is neither a guiagent trajectory nor a benchmark layout guiagent knows.",
         "Supported: guiagent trajectory folders, AgentNetBench (task JSONs + images/), "
-        "AndroidControl JSON, ScreenSpot-v2 and ScreenSpot-Pro folders.",
+        "AndroidControl JSON, ScreenSpot-v2 and ScreenSpot-Pro folders, Multimodal-Mind2Web jsonl.",
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from guiagent.agent.policy.coords import ScreenGeometry
 
 MAX_ASPECT = 200  # the Qwen2-VL processor refuses images (and screens) with sides further apart than this
-SCHEMAS = ("recorded", "agentnetbench", "androidcontrol", "screenspot")
+SCHEMAS = ("recorded", "agentnetbench", "androidcontrol", "screenspot", "mind2web")
 BUTTONS = ("left", "right", "middle")
 DIRECTIONS = ("up", "down", "left", "right")
 POINTED = ("click", "doubleclick", "rightclick", "tripleclick", "triple_click", "moveto", "dragto")
@@ -262,6 +262,14 @@ def check_expected(value: Any, field: str = "expected") -> Mapping[str, Any]:
             raise FieldError(f"{field}.bbox", f"is {a_type(box)}, not [x1, y1, x2, y2]")
         for position, coordinate in enumerate(box):
             number(coordinate, f"{field}.bbox[{position}]")
+    elif schema == "mind2web":
+        operation = obj(data.get("operation"), f"{field}.operation")
+        text(operation.get("op"), f"{field}.operation.op")
+        text(operation.get("value"), f"{field}.operation.value")
+        for position, box in enumerate(items(data.get("boxes"), f"{field}.boxes")):
+            if not isinstance(box, list) or len(box) != 4 or not all(is_number(c) for c in box):
+                raise FieldError(f"{field}.boxes[{position}]", "is not [x1, y1, x2, y2] of numbers")
+        whole(data.get("task_steps"), f"{field}.task_steps", 1)
     return data
 
 

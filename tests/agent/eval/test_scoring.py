@@ -13,6 +13,7 @@ def test_metrics_registry():
         "androidcontrol-strict",
         "androidcontrol-lenient",
         "grounding",
+        "mind2web",
     }
     assert METRICS["agentnetbench"]([write("a")], [write("a")]).score == 1.0
     assert METRICS["androidcontrol-strict"](pred("click", (315, 1050)), CLICK_SEND) == 0.0
