@@ -21,7 +21,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,6 @@ PRESETS = {
         methods=("starkv", "guikv", "snapkv", "pyramidkv", "vlcache"),
         budgets=("20",),
     ),
-    # the same run on the offline OpenCUA-layout model (1-D RoPE, its own chat template and media tokens)
-    "tiny-opencua": Preset(
-        "tiny-opencua",
-        (1280, 720),
-        steps=10,
-        decode_tokens=4,
-        methods=("starkv", "guikv", "snapkv", "pyramidkv", "vlcache"),
-        budgets=("20",),
-    ),
     "7b-shaped": Preset(
         "7b-shaped",
         (1920, 1080),
@@ -70,6 +61,8 @@ PRESETS = {
         layers=1,
     ),
 }
+# the same run on the offline OpenCUA-layout model (1-D RoPE, its own chat template and media tokens)
+PRESETS["tiny-opencua"] = replace(PRESETS["tiny"], name="tiny-opencua")
 OFFLINE_MODELS = ("tiny", "tiny-opencua")  # presets that load the offline checkpoint of the same name
 GPU_7B = {
     "steps": 10,

@@ -111,3 +111,14 @@ def read_special_tokens(tokenizer: Any, config: Any) -> SpecialTokens:
         token_id(token)  # the chat template writes these: a tokenizer without them is not Qwen2.5-VL's
     eos = {im_end, *([config.eos_token_id] if isinstance(config.eos_token_id, int) else config.eos_token_id or [])}
     return SpecialTokens(image_pad=image_pad, eos=tuple(sorted(eos)))
+
+
+def read_weights(model_class: Any, spec: str, folder: Path, **kwargs: Any) -> Any:
+    """``model_class.from_pretrained(folder, **kwargs)`` in eval mode; an unreadable checkpoint is one sentence."""
+    try:
+        return model_class.from_pretrained(folder, **kwargs).eval()
+    except OSError as error:
+        raise ModelLoadError(
+            f"Could not read the weights of '{spec}' in '{folder}': {error}",
+            "Re-download the checkpoint, or check that the folder is complete.",
+        ) from error

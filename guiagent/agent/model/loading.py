@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from guiagent.agent.model.loaded import ImageSettings, LoadedModel, SpecialTokens, read_special_tokens
+from guiagent.agent.model.loaded import ImageSettings, LoadedModel, SpecialTokens, read_special_tokens, read_weights
 from guiagent.agent.model.opencua import load_opencua_native
 from guiagent.agent.model.placement import check_placement, execution_device, placement_kwargs, split_device
 from guiagent.agent.model.placement import parse_max_memory as parse_max_memory  # the CLI form of max_memory
@@ -270,15 +270,9 @@ def _load_qwen2_5_vl(spec, folder, place, dtype, attn, min_pixels, max_pixels) -
 
     from guiagent.agent.model.processor import assemble_processor
 
-    try:
-        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            folder, dtype=dtype, attn_implementation=attn, **place
-        ).eval()
-    except OSError as error:
-        raise ModelLoadError(
-            f"Could not read the weights of '{spec}' in '{folder}': {error}",
-            "Re-download the checkpoint, or check that the folder is complete.",
-        ) from error
+    model = read_weights(
+        Qwen2_5_VLForConditionalGeneration, spec, folder, dtype=dtype, attn_implementation=attn, **place
+    )
     processor = assemble_processor(folder, min_pixels=min_pixels, max_pixels=max_pixels)
     return LoadedModel(
         model=model,

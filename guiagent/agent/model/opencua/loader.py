@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from guiagent.agent.model.loaded import ImageSettings, LoadedModel, SpecialTokens
+from guiagent.agent.model.loaded import ImageSettings, LoadedModel, SpecialTokens, read_weights
 from guiagent.errors import ModelLoadError
 
 # config.json keys that name code or the wrapper, not the architecture: never handed to the config class
@@ -79,15 +79,16 @@ def load_opencua_native(
             "Pass --trust-remote-code to run the checkpoint's own code instead, if you trust it.",
         )
     config = build_config(raw, attn)
-    try:
-        model = OpenCUAForConditionalGeneration.from_pretrained(
-            folder, config=config, dtype=dtype, attn_implementation=attn, key_mapping=KEY_MAPPING, **place
-        ).eval()
-    except OSError as error:
-        raise ModelLoadError(
-            f"Could not read the weights of '{spec}' in '{folder}': {error}",
-            "Re-download the checkpoint, or check that the folder is complete.",
-        ) from error
+    model = read_weights(
+        OpenCUAForConditionalGeneration,
+        spec,
+        folder,
+        config=config,
+        dtype=dtype,
+        attn_implementation=attn,
+        key_mapping=KEY_MAPPING,
+        **place,
+    )
     tokenizer = load_tokenizer(folder)
     image_processor = read_image_processor(folder, min_pixels=min_pixels, max_pixels=max_pixels)
     processor = OpenCUAProcessor(tokenizer, image_processor, read_chat_template(folder, tokenizer))
