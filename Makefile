@@ -22,13 +22,13 @@ EXTRAS      ?= dev
 BIN         := $(VENV)/bin
 PIP         := --quiet --disable-pip-version-check
 # command:Debian package, for each system tool (tkinter is checked separately: python3-tk).
-SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool tmux:tmux xclip:xclip
+SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool tmux:tmux xclip:xclip chromium:chromium
 STAMP       := $(VENV)/.installed-$(shell echo '$(TORCH_SPEC) $(EXTRAS)' | md5sum | cut -c1-8)
 # The canary worlds: fresh virtualenvs on the newest releases pyproject.toml allows, and on its oldest transformers.
 CANARY_TESTS := tests/test_compat.py tests/compression tests/cli
 TRANSFORMERS_FLOOR = $(shell sed -n 's/.*"transformers>=\([0-9.]*\),.*/\1/p' pyproject.toml)
 
-.PHONY: setup system-packages demo test test-quick canary canary-world lock gpu-check wheelhouse lint format snapshot-update clean
+.PHONY: setup system-packages demo test test-quick canary canary-world headless lock gpu-check wheelhouse lint format snapshot-update clean
 
 $(STAMP): pyproject.toml $(LOCK) Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,10 +59,12 @@ system-packages:
 
 # The main job on the embedded default: the eval grid (methods x budgets) replayed on the bundled real
 # AgentNetBench trajectory with the offline tiny model; table, CSV, JSON and plot land in demo-results/
-# (--fresh: recomputed every time, although eval would resume from what is there).
+# (--fresh: recomputed every time, although eval would resume from what is there). Then the starkv 20% cell's
+# replay as one HTML page (both actions and the kept-patch heatmaps per step); the last line says where.
 demo: setup
 	$(BIN)/guiagent eval bundled --model tiny --methods full,starkv,guikv,snapkv,pyramidkv,vlcache \
-		--budgets 20,40 --max-new-tokens 16 --out demo-results --fresh
+		--budgets 20,40 --out demo-results --fresh
+	$(BIN)/guiagent report demo-results/cells/starkv-20
 
 test: setup
 	$(BIN)/ruff check guiagent tests
@@ -87,17 +89,25 @@ canary-world:
 	echo "$(TORCH_SPEC)" > .venv-canary-$(WORLD)/torch-constraint.txt
 	.venv-canary-$(WORLD)/bin/python -m pip install $(PIP) "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	.venv-canary-$(WORLD)/bin/python -m pip install $(PIP) --upgrade --upgrade-strategy eager \
-		-c .venv-canary-$(WORLD)/torch-constraint.txt -e ".[dev]" $(SPEC)
+		-c .venv-canary-$(WORLD)/torch-constraint.txt -e ".[dev,all]" $(SPEC)
 	@.venv-canary-$(WORLD)/bin/python -c "import transformers, torch; print('canary world $(WORLD):', \
 		'transformers', transformers.__version__, 'torch', torch.__version__)"
 	.venv-canary-$(WORLD)/bin/python -m pytest -q -p no:cacheprovider -m "not slow" $(CANARY_TESTS)
+
+# Headless: guiagent without its desktop, tui and plot extras (an evaluation node), from the lock's versions, in a
+# fresh virtualenv: `guiagent eval` must run there, and each command that needs an extra must name it.
+headless: system-packages
+	rm -rf .venv-headless && $(PYTHON) -m venv .venv-headless
+	.venv-headless/bin/python -m pip install $(PIP) "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	.venv-headless/bin/python -m pip install $(PIP) -c $(LOCK) -e . pytest
+	GUIAGENT_HEADLESS_WORLD=1 .venv-headless/bin/python -m pytest -q -p no:cacheprovider tests/test_headless.py
 
 # Refresh requirements.lock: resolve pyproject.toml's ranges (with its extras) in a fresh virtualenv, newest first.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	echo "$(TORCH_LOCK)" > .venv-lock/torch-constraint.txt
 	.venv-lock/bin/python -m pip install $(PIP) "$(TORCH_LOCK)"
-	.venv-lock/bin/python -m pip install $(PIP) --upgrade --upgrade-strategy eager -c .venv-lock/torch-constraint.txt ".[dev]"
+	.venv-lock/bin/python -m pip install $(PIP) --upgrade --upgrade-strategy eager -c .venv-lock/torch-constraint.txt ".[dev,all]"
 	{ echo "# Exact versions of every package guiagent and its tests use, installed by 'make setup'."; \
 	  echo "# Regenerate with 'make lock' (see the Makefile); torch is the CPU wheel, overridden by TORCH_SPEC."; \
 	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^guiagent' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' | LC_ALL=C sort -f; } > $(LOCK)
@@ -131,4 +141,4 @@ snapshot-update: setup
 	$(BIN)/python -m pytest tests/ui/test_snapshots.py --snapshot-update -q
 
 clean:
-	rm -rf $(VENV) .venv-canary-* .venv-lock .venv-gpu .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv-canary-* .venv-headless .venv-lock .venv-gpu .pytest_cache .ruff_cache *.egg-info

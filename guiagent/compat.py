@@ -19,7 +19,8 @@ Spellings that changed inside the supported range are handled here, both ways:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -134,6 +135,35 @@ def set_layer_keys_values(cache_object: Any, layer: int, keys: torch.Tensor, val
     """Replace layer ``layer``'s keys and values (pruning writes the selected slices back)."""
     entry = cache_object.layers[layer]
     entry.keys, entry.values = keys, values
+
+
+@contextmanager
+def repeated_kv_projections(attention_modules: list[Any], groups: int) -> Iterator[None]:
+    """While active, each module's ``k_proj`` / ``v_proj`` output is repeated to every query head.
+
+    Relies on the attention forward viewing the projections with ``-1`` heads (Qwen2.5-VL and Qwen2 do), so the
+    layer caches ``num_heads`` keys and values: the published harnesses' ``repeat_kv`` before caching. The
+    attention wrappers then attend without grouping (``attention.py``). A test checks that this layout gives
+    the same logits as the GQA cache.
+    """
+
+    def repeat_heads(kv_heads: int) -> Callable[..., torch.Tensor]:
+        def hook(module: Any, args: tuple, output: torch.Tensor) -> torch.Tensor:
+            *lead, width = output.shape
+            heads = output.view(*lead, kv_heads, width // kv_heads)
+            return heads.repeat_interleave(groups, dim=-2).reshape(*lead, width * groups)
+
+        return hook
+
+    handles = []
+    try:
+        for attention in attention_modules:
+            hook = repeat_heads(attention.k_proj.out_features // attention.head_dim)
+            handles += [attention.k_proj.register_forward_hook(hook), attention.v_proj.register_forward_hook(hook)]
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 # -- attention implementations ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from guiagent import __version__
-from guiagent.cli import bench, compress_check, demo, evaluate, models, replay, run
+from guiagent.cli import bench, compress_check, demo, evaluate, models, replay, report, run
 from guiagent.errors import GuiAgentError
 
 app = typer.Typer(
@@ -48,6 +48,7 @@ app.command("compress-check")(compress_check.compress_check)
 app.command("run")(run.run)
 app.command("act")(run.act)
 app.command("replay")(replay.replay)
+app.command("report")(report.report)
 app.command("eval")(evaluate.evaluate)
 app.command("demo-app")(run.demo_app)
 app.command("bench")(bench.bench)

@@ -2,26 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from guiagent.cli.options import DEFAULT_FLAGS, ModelFlags, model_flags
+from guiagent.cli.options import DEFAULT_FLAGS, ConfigOpt, ModelFlags, SetOpt, method_settings, model_flags
+from guiagent.tools.bench_stats import SPREAD_WARNING
 
 PresetOpt = Annotated[
-    str,
+    Literal["tiny", "tiny-opencua", "7b-shaped"],
     typer.Option(
         help="tiny (offline tiny model), tiny-opencua (its OpenCUA-layout twin) or 7b-shaped (UI-TARS-1.5-7B widths,"
         " random weights, 1080p screenshots)."
     ),
 ]
-StepsOpt = Annotated[int | None, typer.Option(min=1, help="Steps (screenshots) per run.")]
-DecodeTokensOpt = Annotated[int | None, typer.Option(min=1, help="Tokens decoded per step.")]
-MethodsOpt = Annotated[str | None, typer.Option(help="Comma-separated methods besides the full cache.")]
-BudgetsOpt = Annotated[str | None, typer.Option(help="Comma-separated budgets.")]
-LayersOpt = Annotated[int | None, typer.Option(min=1, help="7b-shaped: decoder layers (default 1 on CPU, 28 on CUDA).")]
-JsonOpt = Annotated[str | None, typer.Option("--json", help="Write the full report as JSON here.")]
-OutOpt = Annotated[str, typer.Option(help="Folder for bench.md and the plots.")]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, metavar="N", help="Steps (screenshots) per run.", show_default="the preset's: tiny 10, 7b-shaped 3"
+    ),
+]
+DecodeTokensOpt = Annotated[
+    int | None, typer.Option(min=1, metavar="N", help="Tokens decoded per step.", show_default="the preset's: 4")
+]
+MethodsOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="METHOD,...",
+        help="Comma-separated methods besides the full cache.",
+        show_default="the preset's: tiny all five, 7b-shaped starkv,guikv,snapkv",
+    ),
+]
+BudgetsOpt = Annotated[
+    str | None, typer.Option(metavar="BUDGET,...", help="Comma-separated budgets.", show_default="the preset's: 20")
+]
+LayersOpt = Annotated[
+    int | None,
+    typer.Option(min=1, metavar="N", help="7b-shaped: decoder layers.", show_default="1 on CPU, 28 on CUDA"),
+]
+RepeatsOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        metavar="N",
+        help="Runs of every configuration, interleaved round-robin (A, B, C, A, B, C, ...); the tables show medians "
+        f"and the latency spread, and a spread over {SPREAD_WARNING:.0%} is flagged as not to be trusted. Default 3.",
+    ),
+]
+JsonOpt = Annotated[
+    str | None, typer.Option("--json", metavar="FILE", help="Write the full report as JSON here.", show_default=False)
+]
+OutOpt = Annotated[str, typer.Option(metavar="DIR", help="Folder for bench.md and the plots.")]
 
 
 @model_flags("device", "dtype")
@@ -32,8 +63,11 @@ def bench(
     methods: MethodsOpt = None,
     budgets: BudgetsOpt = None,
     layers: LayersOpt = None,
+    repeats: RepeatsOpt = None,
     json_file: JsonOpt = None,
     out: OutOpt = "bench-results",
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
     flags: ModelFlags = DEFAULT_FLAGS,
 ) -> None:
     """Step latency, peak memory, cache bytes and FLOPs as history grows: rolling vs. re-prefill, per method."""
@@ -58,6 +92,7 @@ def bench(
     budget_list = tuple(b for b in budgets.split(",")) if budgets else chosen.budgets
     for budget in budget_list:
         Budget.parse(budget)
+    settings = method_settings(config_file, sets)[0]
     interactive = sys.stderr.isatty()
     report = run_bench(
         chosen,
@@ -68,8 +103,12 @@ def bench(
         layers=layers or defaults.get("layers"),
         device=flags.device,
         dtype=flags.dtype,
+        repeats=repeats,
+        settings=settings,
         progress=lambda text: typer.echo(f"\r{text:<70}" if interactive else text, err=True, nl=not interactive),
     )
     table, written = write_files(report, Path(out), json_file)
     typer.echo(("\n" if interactive else "") + table)
+    for line in report["warnings"]:  # the table ends with them too; on stderr they show when stdout goes to a file
+        typer.secho(line, err=True, fg="yellow")
     typer.echo("Wrote " + ", ".join(written), err=True)

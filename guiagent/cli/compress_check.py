@@ -8,10 +8,12 @@ import typer
 
 from guiagent.cli.options import BudgetOpt
 
-MethodsOpt = Annotated[str, typer.Option(help="Comma-separated methods (full keeps the whole cache).")]
-LayerSizeOpt = Annotated[str, typer.Option(help="Screenshot size WxH for the 7B-shaped layer.")]
-ScreensOpt = Annotated[int, typer.Option(min=2, help="Screenshots in the 7B-shaped layer's cache.")]
-SkipLayerOpt = Annotated[bool, typer.Option("--skip-layer", help="Only the tiny model (fast).")]
+MethodsOpt = Annotated[
+    str, typer.Option(metavar="METHOD,...", help="Comma-separated methods (full keeps the whole cache).")
+]
+LayerSizeOpt = Annotated[str, typer.Option(metavar="WxH", help="Screenshot size WxH for the 7B-shaped layer.")]
+ScreensOpt = Annotated[int, typer.Option(min=2, metavar="N", help="Screenshots in the 7B-shaped layer's cache.")]
+SkipLayerOpt = Annotated[bool, typer.Option("--skip-layer", metavar="", help="Only the tiny model (fast).")]
 
 
 def compress_check(

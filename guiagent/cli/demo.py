@@ -12,8 +12,8 @@ from guiagent.cli.options import DEFAULT_FLAGS, BudgetOpt, MethodOpt, ModelFlags
 @model_flags("device", "dtype", "attn", "trust_remote_code")
 def demo(
     model: ModelOpt = "tiny",
-    steps: Annotated[int, typer.Option(min=1, help="Screenshots to feed (default: all 7).")] = 7,
-    max_new_tokens: Annotated[int, typer.Option(min=1, help="Tokens decoded per step.")] = 16,
+    steps: Annotated[int, typer.Option(min=1, metavar="N", help="Screenshots to feed (all 7 by default).")] = 7,
+    max_new_tokens: Annotated[int, typer.Option(min=1, metavar="N", help="Tokens decoded per step.")] = 16,
     method: MethodOpt = "starkv",
     budget: BudgetOpt = "20",
     flags: ModelFlags = DEFAULT_FLAGS,

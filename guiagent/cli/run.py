@@ -6,46 +6,59 @@ the display) is checked before the model is loaded, in that order, each as one s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
 from guiagent.cli.options import (
     DEFAULT_FLAGS,
     BudgetOpt,
+    ConfigOpt,
     ConfirmOpt,
     FamilyOpt,
+    HistoryImagesOpt,
     LayoutOpt,
     MethodOpt,
     ModelFlags,
     ModelOpt,
+    ObserversOpt,
+    ReplayTokensOpt,
     SafetyRulesOpt,
+    SetOpt,
     TuiOpt,
+    method_settings,
     model_flags,
     use_tui,
 )
 
-TaskArg = Annotated[str, typer.Argument(help="What the agent should do, in plain words.")]
-MaxStepsOpt = Annotated[int, typer.Option(min=1, help="Stop after this many steps.")]
-MonitorOpt = Annotated[int, typer.Option(min=0, help="Monitor to capture and act on (mss numbering: 1 = first).")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Capture and decide, but send no input at all.")]
-VariantOpt = Annotated[str, typer.Option(help="UI-TARS prompt: computer, mobile or grounding.")]
-MaxTokensOpt = Annotated[int | None, typer.Option(min=1, help="Answer length cap per step.")]
-RetriesOpt = Annotated[int, typer.Option(min=0, help="Retries (sampled) for an unparsable answer.")]
+TaskArg = Annotated[str, typer.Argument(metavar="TASK", help="What the agent should do, in plain words.")]
+MaxStepsOpt = Annotated[int, typer.Option(min=1, metavar="N", help="Stop after this many steps.")]
+MonitorOpt = Annotated[
+    int, typer.Option(min=0, metavar="N", help="Monitor to capture and act on (mss numbering: 1 = first).")
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", metavar="", help="Capture and decide, but send no input at all.")]
+VariantOpt = Annotated[Literal["computer", "mobile", "grounding"], typer.Option(help="UI-TARS prompt.")]
+MaxTokensOpt = ReplayTokensOpt
+RetriesOpt = Annotated[int, typer.Option(min=0, metavar="N", help="Retries (sampled) for an unparsable answer.")]
 LoopLimitOpt = Annotated[
-    int, typer.Option(min=0, help="Pause after this many identical actions on an unchanged screen (0: off).")
+    int,
+    typer.Option(min=0, metavar="N", help="Pause after this many identical actions on an unchanged screen (0: off)."),
 ]
 StopHotkeyOpt = Annotated[
-    str, typer.Option(help="Global emergency-stop hotkey (X11): modifiers and one key, e.g. ctrl+alt+q.")
+    str,
+    typer.Option(metavar="KEYS", help="Global emergency-stop hotkey (X11): modifiers and one key, e.g. ctrl+alt+q."),
 ]
 NoStopHotkeyOpt = Annotated[
-    bool, typer.Option("--no-stop-hotkey", help="Run without a global hotkey (stop with Ctrl-C or the corner).")
+    bool,
+    typer.Option("--no-stop-hotkey", metavar="", help="Run without a global hotkey (stop with Ctrl-C or the corner)."),
 ]
 RecordOpt = Annotated[
     str | None,
-    typer.Option(help="Trajectory folder to record to (default: a new folder under the user's data dir)."),
+    typer.Option(
+        metavar="DIR", help="Trajectory folder to record to.", show_default="a new folder under the user's data dir"
+    ),
 ]
-NoRecordOpt = Annotated[bool, typer.Option("--no-record", help="Do not record the run.")]
+NoRecordOpt = Annotated[bool, typer.Option("--no-record", metavar="", help="Do not record the run.")]
 
 
 @model_flags()
@@ -60,6 +73,10 @@ def run(
     monitor: MonitorOpt = 1,
     dry_run: DryRunOpt = False,
     layout: LayoutOpt = "rolling",
+    history_images: HistoryImagesOpt = "5",
+    observers: ObserversOpt = "tail",
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
     family: FamilyOpt = None,
     variant: VariantOpt = "computer",
     max_new_tokens: MaxTokensOpt = None,
@@ -77,15 +94,19 @@ def run(
     from guiagent.agent.run.live import check_record, open_desktop
     from guiagent.agent.run.runner import check_options
     from guiagent.agent.run.safety import load_rules
+    from guiagent.compression.context import RollingContext
 
+    _require_extras(tui)  # an evaluation node without the desktop stack: one sentence naming the extra
     rules = load_rules(confirm, safety_rules)  # a bad mode or rules file: one sentence, before any work
     stop = EmergencyStop(None if no_stop_hotkey else stop_hotkey)  # a bad hotkey name fails here, before any work
+    rolling = RollingContext.parse(history_images, observers, method_settings(config_file, sets)[0])
     options = flags.run_options(
         task,
         model=model,
         method=method,
         budget=budget,
         layout=layout,
+        **rolling.as_fields(),
         family=family,
         variant=variant,
         max_new_tokens=max_new_tokens,
@@ -100,6 +121,14 @@ def run(
     reason = f" ({stop.reason})" if result.status == "stopped" and stop.reason else ""
     typer.echo(f"{result.status}{reason}: {result.message} after {result.steps} step(s)")
     raise typer.Exit(0 if result.status == "finished" else 4)
+
+
+def _require_extras(tui: bool | None) -> None:
+    from guiagent.extras import require
+
+    require("desktop", "guiagent run")
+    if tui:
+        require("tui", "The dashboard (--tui)")
 
 
 def _live(
@@ -148,6 +177,7 @@ def _live(
                 method=options.method,
                 recorder=recorder,
                 title=f"run · {options.model} · {mode}",
+                context=options.context,
             )
         else:
             result = _on_console(decider, capture, executor, recorder, rules, max_steps, loop_limit, stop.event)
@@ -182,18 +212,23 @@ def _on_console(
     return loop.run()
 
 
-ResponseArg = Annotated[str, typer.Argument(help="One model answer, e.g. \"Action: click(start_box='(100,200)')\".")]
-GrammarOpt = Annotated[str, typer.Option(help="Grammar: uitars or opencua.")]
-AnswerMonitorOpt = Annotated[int, typer.Option(min=0, help="Monitor the answer refers to.")]
+ResponseArg = Annotated[
+    str, typer.Argument(metavar="ANSWER", help="One model answer, e.g. \"Action: click(start_box='(100,200)')\".")
+]
+GrammarOpt = Annotated[Literal["uitars", "opencua"], typer.Option(help="Answer grammar.")]
+AnswerMonitorOpt = Annotated[int, typer.Option(min=0, metavar="N", help="Monitor the answer refers to.")]
 ScreenOpt = Annotated[
     str | None,
-    typer.Option("--screen", help="WxH: parse for a screen of this size without capturing (implies --dry-run)."),
+    typer.Option(
+        "--screen", metavar="WxH", help="WxH: parse for a screen of this size without capturing (implies --dry-run)."
+    ),
 ]
 ActDryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print the mapping and each action's safety decision, execute nothing.")
+    bool,
+    typer.Option("--dry-run", metavar="", help="Print the mapping and each action's safety decision, execute nothing."),
 ]
-MinPixelsOpt = Annotated[int, typer.Option(help="The processor's min_pixels the model ran with.")]
-MaxPixelsOpt = Annotated[int, typer.Option(help="The processor's max_pixels the model ran with.")]
+MinPixelsOpt = Annotated[int, typer.Option(metavar="PIXELS", help="The processor's min_pixels the model ran with.")]
+MaxPixelsOpt = Annotated[int, typer.Option(metavar="PIXELS", help="The processor's max_pixels the model ran with.")]
 
 
 def act(
@@ -238,8 +273,10 @@ def act(
     act_on(parsed.actions, rules, executor, live=executor is not None and not dry_run, echo=typer.echo)
 
 
-EventsOpt = Annotated[str | None, typer.Option(help="Append each state change to this file as a JSON line.")]
-GeometryOpt = Annotated[str, typer.Option(help="Window position, Tk style (+X+Y).")]
+EventsOpt = Annotated[
+    str | None, typer.Option(metavar="FILE", help="Append each state change to this file as a JSON line.")
+]
+GeometryOpt = Annotated[str, typer.Option(metavar="+X+Y", help="Window position, Tk style (+X+Y).")]
 
 
 def demo_app(events: EventsOpt = None, geometry: GeometryOpt = "+0+0") -> None:

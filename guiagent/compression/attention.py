@@ -10,6 +10,9 @@ explicit 4-D mask (used by tests for a masked full forward) is honoured as given
 the rolling session never pads.
 
 FlashAttention-2 needs no wrapper: its causal mode is already bottom-right aligned for ``q_len < k_len``.
+
+A cache laid out per query head (``KVSession(heads="query")``, the published harnesses' layout) holds as many key
+heads as query heads; the wrappers then attend without grouping instead of repeating them again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,23 @@ def bottom_right_causal_mask(q_len: int, k_len: int, device: torch.device) -> to
     return torch.ones(q_len, k_len, dtype=torch.bool, device=device).tril(diagonal=k_len - q_len)
 
 
+class _Ungrouped:
+    """An attention module seen with one query head per key head (keys already repeated to every query head)."""
+
+    num_key_value_groups = 1
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+
+def _grouping(module: Any, query: torch.Tensor, key: torch.Tensor) -> Any:
+    repeated = key.shape[1] == query.shape[1] and getattr(module, "num_key_value_groups", 1) > 1
+    return _Ungrouped(module) if repeated else module
+
+
 def _sdpa(
     module: Any,
     query: torch.Tensor,
@@ -41,7 +61,7 @@ def _sdpa(
     q_len, k_len = query.shape[-2], key.shape[-2]
     if attention_mask is None and 1 < q_len < k_len:  # q == k: sdpa's is_causal; q == 1: sees everything
         attention_mask = bottom_right_causal_mask(q_len, k_len, query.device)[None, None]
-    return compat.stock_sdpa_attention(module, query, key, value, attention_mask, **kwargs)
+    return compat.stock_sdpa_attention(_grouping(module, query, key), query, key, value, attention_mask, **kwargs)
 
 
 def _eager(
@@ -64,7 +84,7 @@ def _eager(
     kwargs.pop("is_causal", None)
     kwargs.pop("sliding_window", None)
     kwargs.pop("position_ids", None)
-    return compat.stock_eager_attention(module, query, key, value, attention_mask, **kwargs)
+    return compat.stock_eager_attention(_grouping(module, query, key), query, key, value, attention_mask, **kwargs)
 
 
 _FUNCTIONS: dict[str, Callable[..., Any]] = {"guiagent_sdpa": _sdpa, "guiagent_eager": _eager}

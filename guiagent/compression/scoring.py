@@ -23,8 +23,10 @@ def window_size(budget_tokens: int, window: int, new_tokens: int | None = None) 
     return size if new_tokens is None else max(1, min(size, new_tokens))
 
 
-def window_attention(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+def window_attention(queries: torch.Tensor, keys: torch.Tensor, causal: bool = True) -> torch.Tensor:
     """Softmax attention of the last ``w`` queries over all ``S`` keys, causal inside the window block.
+
+    ``causal=False`` lets every query see every key (queries kept from an earlier turn, e.g. the instruction's).
 
     Parameters
     ----------
@@ -39,8 +41,9 @@ def window_attention(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
     kv_heads, length = keys.shape[1], keys.shape[2]
     grouped = queries.float().reshape(batch, kv_heads, (q_heads // kv_heads) * w, dim)
     logits = (grouped @ keys.float().transpose(-1, -2) / math.sqrt(dim)).view(batch, q_heads, w, length)
-    future = torch.ones(w, w, dtype=torch.bool, device=keys.device).triu(1)
-    logits[..., length - w :] = logits[..., length - w :].masked_fill(future, torch.finfo(torch.float32).min)
+    if causal:
+        future = torch.ones(w, w, dtype=torch.bool, device=keys.device).triu(1)
+        logits[..., length - w :] = logits[..., length - w :].masked_fill(future, torch.finfo(torch.float32).min)
     return logits.softmax(dim=-1)
 
 

@@ -41,11 +41,14 @@ from guiagent import compat
 from guiagent.compression.attention import restore_attention, use_per_layer_attention
 from guiagent.compression.budget import Budget
 from guiagent.compression.chat import message_images, render
+from guiagent.compression.context import expired_screenshots, find_tokens, instruction_variants, without_screenshots
 from guiagent.compression.positions import image_placeholder, image_runs, layout_for
 from guiagent.compression.presses import get_press
-from guiagent.compression.presses.base import ImageSpan, LayerView, Press
+from guiagent.compression.presses.base import ImageSpan, LayerView, Press, rotated
 from guiagent.compression.stats import CacheStats, ImageStats
 from guiagent.errors import SessionError
+
+CACHE_HEADS = ("kv", "query")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ class SessionSnapshot:
     turns: int
     spans: tuple[ImageSpan, ...]
     logits: torch.Tensor | None
+    expired: tuple[int, int] = (0, 0)  # screenshots beyond the history limit, and their tokens
+    instruction: tuple[tuple[int, int] | None, tuple[torch.Tensor | None, ...]] = (None, ())
 
 
 class KVSession:
@@ -75,11 +80,34 @@ class KVSession:
         full cache. ``set_method`` changes it.
     budget : Budget, str or number
         ``100`` (percent of logical tokens), ``"4096t"`` (tokens per layer) or ``"512MiB"``; see ``Budget``.
+    heads : "kv" or "query"
+        How the cache is laid out. ``kv`` (default) holds the model's KV heads: the budget is real memory and a
+        press selects per KV head. ``query`` holds keys and values repeated to every query head, as the
+        published harnesses cache them, so a press selects per query head (the papers' protocol); it costs
+        ``num_heads / num_kv_heads`` times the memory at the same token count, and ``stats`` says so.
+    history_images : int or None
+        Keep at most this many screenshots (the papers: 5); older ones are dropped before a new one is prefilled
+        and percent budgets count only what is left (``context.py``). None keeps every screenshot.
     """
 
-    def __init__(self, loaded: Any, method: Press | str | None = None, budget: Budget | str | float = 100) -> None:
+    def __init__(
+        self,
+        loaded: Any,
+        method: Press | str | None = None,
+        budget: Budget | str | float = 100,
+        *,
+        heads: str = "kv",
+        history_images: int | None = None,
+    ) -> None:
+        if heads not in CACHE_HEADS:
+            raise SessionError(
+                f"The cache layout must be 'kv' or 'query', not {heads!r}.", "Pass heads='kv' or 'query'."
+            )
         self.layout = layout_for(loaded.family, loaded.spec)
         compat.check_assumptions()  # an untested transformers: one sentence here, not a KeyError in a hook
+        self.heads = heads
+        self.history_images = self._checked_history(history_images)
+        self.cache_heads = loaded.num_kv_heads if heads == "kv" else loaded.num_heads
         self.loaded = loaded
         self.model = loaded.model
         self._press = get_press(method) if isinstance(method, str) else method
@@ -108,6 +136,10 @@ class KVSession:
         self._logits: torch.Tensor | None = None
         self.last_tokens: list[int] = []
         self.last_stop_reason = ""
+        self._expired_images, self._expired_tokens = 0, 0
+        self._embeddings: torch.Tensor | None = None  # the prefill's input embeddings, while a press observes
+        self._instruction: tuple[int, int] | None = None  # logical span of the task instruction, once seen
+        self._instruction_queries: list[torch.Tensor | None] = [None] * self.loaded.num_layers
         self._before_generation: tuple[int, int, torch.Tensor | None] | None = None
         if press and self._press is not None:
             self._press.reset()
@@ -126,6 +158,16 @@ class KVSession:
         """Change the budget; it applies at the next compression (the next ``append``)."""
         self.budget = Budget.parse(budget)
 
+    def set_history_images(self, limit: int | None) -> None:
+        """Change the history limit; it applies when the next screenshot arrives."""
+        self.history_images = self._checked_history(limit)
+
+    @staticmethod
+    def _checked_history(limit: int | None) -> int | None:
+        if limit is not None and limit < 1:
+            raise SessionError(f"The history limit must be at least 1 screenshot, not {limit}.", "Pass 1 or more.")
+        return limit
+
     def set_method(self, method: Press | str | None) -> None:
         """Compress with ``method`` from the next ``append`` on: a registered name (a fresh press with its
         defaults), a configured press, or None (``full``) to keep everything."""
@@ -140,6 +182,21 @@ class KVSession:
     @property
     def logical_tokens(self) -> int:
         return int(self._token_ids.numel())
+
+    @property
+    def context_tokens(self) -> int:
+        """Tokens a percent budget is a percentage of: every token so far but the screenshots beyond the limit."""
+        return self.logical_tokens - self._expired_tokens
+
+    @property
+    def expired_images(self) -> int:
+        """Screenshots dropped by the history limit (always the oldest)."""
+        return self._expired_images
+
+    def instruction_queries(self, layer: int) -> torch.Tensor | None:
+        """The task instruction's post-RoPE queries in ``layer`` ([1, num_heads, n, head_dim]), once prefilled
+        through ``append(..., instruction=...)``; None otherwise."""
+        return self._instruction_queries[layer]
 
     @property
     def num_layers(self) -> int:
@@ -161,13 +218,13 @@ class KVSession:
         return self._logits
 
     def _empty_slots(self, layer: int) -> torch.Tensor:
-        return torch.empty(self.loaded.num_kv_heads, 0, dtype=torch.long, device=self._devices[layer])
+        return torch.empty(self.cache_heads, 0, dtype=torch.long, device=self._devices[layer])
 
     def physical_length(self, layer: int) -> int:
         return self._kept[layer].shape[1] + self.logical_tokens - self._tail_from
 
     def slots(self, layer: int) -> torch.Tensor:
-        """Logical token index of each physical cache entry of ``layer``: [num_kv_heads, S], ascending per head."""
+        """Logical token index of each physical cache entry of ``layer``: [cache heads, S], ascending per head."""
         kept = self._kept[layer]
         tail = torch.arange(self._tail_from, self.logical_tokens, device=kept.device)
         return torch.cat([kept, tail.expand(kept.shape[0], -1)], dim=1)
@@ -185,8 +242,8 @@ class KVSession:
         return physical.view(slots.shape[0], -1, 2).transpose(0, 1)
 
     def budget_tokens(self) -> int:
-        """Tokens each layer may keep under the budget now (percent of the logical tokens, or the cap)."""
-        return self.budget.tokens_per_layer(self.logical_tokens, self.bytes_per_token())
+        """Tokens each layer may keep under the budget now (percent of ``context_tokens``, or the cap)."""
+        return self.budget.tokens_per_layer(self.context_tokens, self.bytes_per_token())
 
     def slot_images(self, layer: int) -> torch.Tensor:
         """Index of the screenshot each cache entry of ``layer`` belongs to (-1 for text): [num_kv_heads, S]."""
@@ -197,15 +254,16 @@ class KVSession:
         return table[slots]
 
     def bytes_per_token(self) -> int:
-        """K+V bytes one token takes summed over all layers (GQA heads, the cache dtype)."""
+        """K+V bytes one token takes in this cache, summed over all layers (its heads, the cache dtype)."""
+        return self._bytes_per_token(self.cache_heads)
+
+    def _bytes_per_token(self, heads: int) -> int:
         itemsize = torch.empty(0, dtype=self.loaded.dtype).element_size()
-        return 2 * self.loaded.num_layers * self.loaded.num_kv_heads * self.loaded.head_dim * itemsize
+        return 2 * self.loaded.num_layers * heads * self.loaded.head_dim * itemsize
 
     @property
     def stats(self) -> CacheStats:
-        held = sum(
-            t.numel() * t.element_size() for pair in self._held_layers() if pair is not None for t in pair
-        )
+        held = sum(t.numel() * t.element_size() for pair in self._held_layers() if pair is not None for t in pair)
         lengths = tuple(self.physical_length(i) for i in range(self.loaded.num_layers))
         kept = [
             (spans[..., 1] - spans[..., 0]).float().mean(dim=1).tolist()
@@ -226,21 +284,26 @@ class KVSession:
             next_position=self.next_position,
             physical_tokens_per_layer=lengths,
             bytes_held=held,
-            bytes_full=self.logical_tokens * self.bytes_per_token(),
+            # the context uncompressed, in the model's GQA layout: what the press saved, not what the history limit did
+            bytes_full=self.context_tokens * self._bytes_per_token(self.loaded.num_kv_heads),
             images=images,
             budget=str(self.budget),
             method=self._press.name if self._press is not None else "full",
+            context_tokens=self.context_tokens,
         )
 
     # -- feeding the model ---------------------------------------------------------------------------------
     @torch.inference_mode()
-    def append(self, text: str, images: list[Image.Image] | None = None) -> torch.Tensor:
+    def append(
+        self, text: str, images: list[Image.Image] | None = None, *, instruction: str | None = None
+    ) -> torch.Tensor:
         """Prefill one turn (text with one ``processor.image_placeholder`` per image; Qwen2.5-VL's is
         ``<|vision_start|><|image_pad|><|vision_end|>``).
 
         Only the new tokens are computed; they get the logical positions they would have in the full
-        conversation. The press (if any) then compresses the cache to the budget. Returns the next-token
-        logits ([vocab]).
+        conversation. Screenshots beyond the history limit are dropped first; the press (if any) then
+        compresses the cache to the budget. ``instruction``: the task instruction's text in this turn, whose
+        queries the session keeps for presses that score with them. Returns the next-token logits ([vocab]).
         """
         images = list(images or [])
         placeholder = image_placeholder(self.loaded.processor)
@@ -257,6 +320,11 @@ class KVSession:
         input_ids = inputs["input_ids"]
         grid = inputs.get("image_grid_thw")
         positions = self.layout.turn_positions(self.model, inputs, self.next_position)
+        self._expire_screenshots(len(images))
+        if instruction:
+            found = find_tokens(input_ids[0], instruction_variants(self.loaded.processor.tokenizer, instruction))
+            if found is not None:
+                self._instruction = (self.logical_tokens + found[0], self.logical_tokens + found[1])
         self._observe_s = 0.0
         self._before_generation = None
         start = self._clock()
@@ -340,14 +408,16 @@ class KVSession:
         self._logits = logits
         self._before_generation = None
 
-    def prefill_messages(self, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> torch.Tensor:
+    def prefill_messages(
+        self, messages: list[dict[str, Any]], add_generation_prompt: bool = True, *, instruction: str | None = None
+    ) -> torch.Tensor:
         """Re-prefill a whole conversation from an empty cache (what the published harnesses do every step).
 
         The press keeps its cross-step state (STaR-KV's EMAs), as in the published per-trajectory runs.
         """
         self.reset(press=False)
         text = render(self.loaded.processor, messages, add_generation_prompt=add_generation_prompt)
-        return self.append(text, message_images(messages))
+        return self.append(text, message_images(messages), instruction=instruction)
 
     # -- snapshots -----------------------------------------------------------------------------------------
     def snapshot(self) -> SessionSnapshot:
@@ -362,6 +432,8 @@ class KVSession:
             turns=self.turns,
             spans=tuple(self.spans),
             logits=self._logits,
+            expired=(self._expired_images, self._expired_tokens),
+            instruction=(self._instruction, tuple(self._instruction_queries)),
         )
 
     def restore(self, snapshot: SessionSnapshot) -> None:
@@ -376,6 +448,9 @@ class KVSession:
         self.next_position, self.turns = snapshot.next_position, snapshot.turns
         self.spans = list(snapshot.spans)
         self._logits = snapshot.logits
+        self._expired_images, self._expired_tokens = snapshot.expired
+        self._instruction = snapshot.instruction[0]
+        self._instruction_queries = list(snapshot.instruction[1]) or [None] * self.loaded.num_layers
 
     # -- pruning -------------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -403,7 +478,7 @@ class KVSession:
                 f"keep() got {len(indices_per_layer)} index sets for {self.loaded.num_layers} layers.",
                 "Pass one index tensor per layer.",
             )
-        heads = self.loaded.num_kv_heads
+        heads = self.cache_heads
         self._before_generation = None  # an answer that was pruned can no longer be cut off cleanly
         for layer_idx, indices in enumerate(indices_per_layer):
             if indices is None:  # keep the whole layer: no copy
@@ -426,7 +501,7 @@ class KVSession:
         if indices.shape[0] != heads:
             raise SessionError(
                 f"keep(): layer {layer_idx} has {indices.shape[0]} index rows for {heads} KV heads.",
-                "Pass [K] for all heads or [num_kv_heads, K].",
+                "Pass [K] for all heads or [cache heads, K].",
             )
         length = self.physical_length(layer_idx)
         if indices.numel() and (indices.min() < 0 or indices.max() >= length):
@@ -437,6 +512,18 @@ class KVSession:
         return indices
 
     # -- internals -----------------------------------------------------------------------------------------
+    def _expire_screenshots(self, incoming: int) -> None:
+        """Apply the history limit before a turn with ``incoming`` screenshots (``context.py``)."""
+        expired = expired_screenshots(self.spans, self._expired_images, incoming, self.history_images)
+        if expired == self._expired_images:
+            return
+        leaving = self.spans[self._expired_images : expired]
+        self._expired_images = expired
+        self._expired_tokens += sum(span.end - span.start for span in leaving)
+        selection = [without_screenshots(self.slots(i), leaving) for i in range(self.loaded.num_layers)]
+        if any(keep is not None for keep in selection):
+            self.keep(selection)
+
     def _run(
         self, ids: torch.Tensor, positions: torch.Tensor, grid: torch.Tensor | None, observe: bool, **inputs: Any
     ) -> torch.Tensor:
@@ -453,7 +540,7 @@ class KVSession:
         self._record(ids[0], positions, grid)
         use_per_layer_attention(self.model)
         try:
-            with self._observing() if observe else nullcontext():
+            with self._observing() if observe else nullcontext(), self._head_layout():
                 out = self.model(
                     input_ids=ids,
                     position_ids=positions,
@@ -515,26 +602,38 @@ class KVSession:
             probs = torch.zeros_like(probs).scatter(0, order, sorted_probs.masked_fill(outside, 0))
         return int(torch.multinomial(probs, 1, generator=generator))
 
+    def _head_layout(self):
+        """Query-head layout: the text model's key and value projections repeated to every query head."""
+        if self.heads == "kv":
+            return nullcontext()
+        modules = [layer.self_attn for layer in self.loaded.language_model.layers]
+        return compat.repeated_kv_projections(modules, self.loaded.num_heads // self.loaded.num_kv_heads)
+
     @contextmanager
     def _observing(self):
         """Forward hooks that show the press each layer during a prefill; removed on exit."""
         if self._press is None:
             yield
             return
-        handles = [
-            layer.self_attn.register_forward_hook(self._hook, with_kwargs=True)
-            for layer in self.loaded.language_model.layers
-        ]
+        layers = self.loaded.language_model.layers
+        handles = [layers[0].register_forward_pre_hook(self._remember_embeddings, with_kwargs=True)]
+        handles += [layer.self_attn.register_forward_hook(self._hook, with_kwargs=True) for layer in layers]
         try:
             yield
         finally:
             for handle in handles:
                 handle.remove()
+            self._embeddings = None
+
+    def _remember_embeddings(self, module: Any, args: tuple, kwargs: dict[str, Any]) -> None:
+        """The first decoder layer's input: the prefill's input embeddings (image features scattered in)."""
+        self._embeddings = args[0] if args else kwargs["hidden_states"]
 
     def _hook(self, module: Any, args: tuple, kwargs: dict[str, Any], output: Any) -> None:
         hidden_states, (cos, sin), cache = compat.hook_inputs(kwargs)
         keys, values = compat.layer_keys_values(cache, module.layer_idx)
         start = self._clock()
+        self._remember_instruction(module.layer_idx, hidden_states, cos, sin, module)
         self._press.observe(
             self,
             LayerView(
@@ -545,9 +644,21 @@ class KVSession:
                 sin=sin,
                 keys=keys,
                 values=values,
+                embeddings=self._embeddings,
+                input_norm=self.loaded.language_model.layers[module.layer_idx].input_layernorm,
             ),
         )
         self._observe_s += self._clock() - start
+
+    def _remember_instruction(self, layer: int, hidden: torch.Tensor, cos: Any, sin: Any, module: Any) -> None:
+        """Keep the instruction's queries of this layer when this prefill holds the instruction."""
+        first_new = self.logical_tokens - hidden.shape[1]
+        if self._instruction is None or self._instruction[0] < first_new:
+            return
+        rows = slice(self._instruction[0] - first_new, self._instruction[1] - first_new)
+        self._instruction_queries[layer] = rotated(
+            module.q_proj, module.head_dim, hidden[:, rows], cos[:, rows], sin[:, rows]
+        )
 
     def _clock(self) -> float:
         """Wall time, after every used GPU's queued work (timings must not flatter asynchronous kernels)."""

@@ -32,7 +32,8 @@ class CacheStats:
 
     ``logical_tokens`` counts every token ever appended; ``physical_tokens_per_layer`` what each layer holds
     (per KV head); ``bytes_held`` sums the key and value tensors actually held, and ``bytes_full`` is what the
-    same tensors would take with nothing evicted.
+    model's GQA cache of the context would take with nothing compressed (the context: every token but the
+    screenshots beyond the session's history limit).
     """
 
     logical_tokens: int
@@ -43,6 +44,12 @@ class CacheStats:
     images: tuple[ImageStats, ...]
     budget: str
     method: str
+    context_tokens: int | None = None  # the tokens a percent budget counts (None: every logical token)
+
+    @property
+    def context(self) -> int:
+        """Tokens in the context: the logical tokens but the screenshots beyond the history limit."""
+        return self.logical_tokens if self.context_tokens is None else self.context_tokens
 
     @property
     def physical_tokens(self) -> int:
@@ -58,6 +65,7 @@ class CacheStats:
         """A flat, JSON-ready record (what trajectories and benchmarks store per step)."""
         return {
             "logical_tokens": self.logical_tokens,
+            "context_tokens": self.context,
             "physical_tokens_per_layer": list(self.physical_tokens_per_layer),
             "bytes_held": self.bytes_held,
             "bytes_full": self.bytes_full,

@@ -23,10 +23,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
+
+from guiagent.extras import versions
+from guiagent.tools.bench_stats import aggregate, interleaved, label, ratios, warnings
+
+if TYPE_CHECKING:
+    from guiagent.compression.settings import MethodSettings
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class Preset:
     methods: tuple[str, ...]
     budgets: tuple[str, ...]
     layers: int | None = None  # 7b-shaped only: decoder layers (reduced on CPU)
+    repeats: int = 3  # runs of each configuration, interleaved: medians and a spread (``bench_stats``)
 
 
 PRESETS = {
@@ -96,7 +103,7 @@ class Run:
 
     @property
     def label(self) -> str:
-        return f"{self.mode} {self.method}" + ("" if self.method == "full" else f" {self.budget}")
+        return label({"mode": self.mode, "method": self.method, "budget": self.budget})
 
 
 # -- analytic FLOPs --------------------------------------------------------------------------------------------
@@ -205,16 +212,20 @@ def run_config(
     shots: list[Image.Image],
     decode_tokens: int,
     progress: Callable[[str], None],
+    settings: MethodSettings | None = None,
 ) -> Run:
     from guiagent.compression.chat import screenshot_turns
+    from guiagent.compression.context import RollingContext
     from guiagent.compression.session import KVSession
+    from guiagent.compression.settings import MethodSettings
 
     run = Run(mode, method, budget)
     shape, memory = Shape.of(loaded), PeakMemory(loaded.device)
     fragments = screenshot_turns(
         loaded.processor, len(shots), system="You are a helpful assistant.", task=TASK, answer=ANSWER_TEXT
     )
-    with KVSession(loaded, method=method, budget=budget) as session:
+    press = RollingContext(None, settings=settings or MethodSettings()).press(method)  # --config / --set applied
+    with KVSession(loaded, method=press, budget=budget) as session:
         for step, _ in enumerate(shots, start=1):
             progress(f"{run.label}: step {step}/{len(shots)}")
             memory.reset()
@@ -271,7 +282,6 @@ def configurations(preset: Preset, methods: tuple[str, ...], budgets: tuple[str,
 
 def environment(loaded: Any, preset: Preset, memory_kind: str) -> dict[str, Any]:
     import torch
-    import transformers
 
     device = str(loaded.device)
     if loaded.device.type == "cuda":
@@ -281,9 +291,7 @@ def environment(loaded: Any, preset: Preset, memory_kind: str) -> dict[str, Any]
         "dtype": str(loaded.dtype).removeprefix("torch."),
         "attention": loaded.attn,
         "cpu_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "python": platform.python_version(),
+        **versions(),  # guiagent, python, torch, transformers
         "machine": platform.machine(),
         "preset": preset.name,
         "layers": loaded.num_layers,
@@ -305,26 +313,52 @@ def run_bench(
     layers: int | None,
     device: str,
     dtype: str,
+    repeats: int | None = None,
     progress: Callable[[str], None] = lambda text: None,
+    settings: MethodSettings | None = None,
 ) -> dict[str, Any]:
-    """Run every configuration of ``preset``; returns the JSON report (``env`` and ``runs``)."""
+    """Run every configuration of ``preset`` ``repeats`` times (default the preset's), round-robin; returns the
+    JSON report: ``env``, ``config``, ``order`` (the runs as they ran), ``runs`` (medians, spreads, repeats),
+    ``ratios`` (of medians) and ``warnings`` (spreads too large to trust). ``settings``: the methods' settings
+    over their presses' defaults; ``config.settings`` records every method's resolved."""
+    from guiagent.compression.context import RollingContext
+    from guiagent.compression.settings import MethodSettings
+
+    repeats = repeats or preset.repeats
+    settings = settings or MethodSettings()
     loaded = load_preset(preset, layers=layers, device=device, dtype=dtype)
     shots = screenshots(preset.screen, steps)
     progress("warming up (first calls are several times slower and are not measured)")
     run_config(loaded, "rolling", "full", "100", shots[:1], 1, lambda text: None)
-    runs = [
-        run_config(loaded, mode, method, budget, shots, decode_tokens, progress)
-        for mode, method, budget in configurations(preset, methods, budgets)
-    ]
+    configs = configurations(preset, methods, budgets)
+    measured: dict[tuple[str, str, str], list[list[dict[str, Any]]]] = {config: [] for config in configs}
+    order = []
+    for repeat, config in interleaved(configs, repeats):
+        order.append({"repeat": repeat + 1, "mode": config[0], "method": config[1], "budget": config[2]})
+        run = run_config(
+            loaded,
+            *config,
+            shots,
+            decode_tokens,
+            lambda text, r=repeat: progress(f"[{r + 1}/{repeats}] {text}"),
+            settings,
+        )
+        measured[config].append([asdict(s) for s in run.steps])
     report = {
         "env": environment(loaded, preset, PeakMemory(loaded.device).kind),
-        "config": {"steps": steps, "decode_tokens": decode_tokens, "methods": list(methods), "budgets": list(budgets)},
-        "runs": [
-            {"mode": r.mode, "method": r.method, "budget": r.budget, "steps": [asdict(s) for s in r.steps]}
-            for r in runs
-        ],
+        "config": {
+            "steps": steps,
+            "decode_tokens": decode_tokens,
+            "methods": list(methods),
+            "budgets": list(budgets),
+            "repeats": repeats,
+            "settings": {method: RollingContext(None, settings=settings).resolved(method) for method in methods},
+        },
+        "order": order,
+        "runs": [aggregate(*config, measured[config]) for config in configs],
     }
     report["ratios"] = ratios(report)
+    report["warnings"] = warnings(report)
     return report
 
 
@@ -337,32 +371,3 @@ def load_preset(preset: Preset, *, layers: int | None, device: str, dtype: str) 
     chosen = choose_device(device)
     config = seven_b_config(num_layers=layers or preset.layers or 1)
     return synthetic_model(config, device=str(chosen), dtype=choose_dtype(dtype, chosen), attn="sdpa")
-
-
-# -- the report ------------------------------------------------------------------------------------------------
-def _last(report: dict[str, Any], mode: str, method: str, budget: str | None = None) -> dict[str, Any] | None:
-    for run in report["runs"]:
-        if run["mode"] == mode and run["method"] == method and (budget is None or run["budget"] == budget):
-            return run["steps"][-1]
-    return None
-
-
-def ratios(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """At the last step, each configuration against the baselines measured in the same run."""
-    rolling_full, rebuild_full = _last(report, "rolling", "full"), _last(report, "rebuild", "full")
-    rows = []
-    for run in report["runs"]:
-        last = run["steps"][-1]
-        rows.append(
-            {
-                "mode": run["mode"],
-                "method": run["method"],
-                "budget": run["budget"],
-                "step": last["step"],
-                "latency_vs_rebuild_full": last["latency_s"] / rebuild_full["latency_s"],
-                "cache_vs_full": last["cache_bytes"] / rolling_full["cache_bytes"],
-                "compress_share_of_step": last["compress_s"] / last["latency_s"],
-                "decode_flops_vs_full": last["flops_per_token"] / rolling_full["flops_per_token"],
-            }
-        )
-    return rows

@@ -3,8 +3,9 @@
 Two threads share a ``RunControl``. The UI thread (key presses) queues a budget or method and pauses, steps
 or stops the run; the loop's thread applies what is queued when it passes the step gate, so a change never
 lands in the middle of a prefill and always takes effect at the start of the next step, where it is also
-written to the trajectory (``Recorder.note``). Nothing here imports Textual widgets or torch: messages go out
-through ``post`` (the app's thread-safe ``post_message``).
+written to the trajectory (``Recorder.note``) and kept, with its step, for the reports (``RunControl.report``).
+Nothing here imports Textual widgets or torch: messages go out through ``post`` (the app's thread-safe
+``post_message``).
 
 >>> control = RunControl(budget="20", method="starkv")
 >>> str(control.bump_budget(+1)), control.pending
@@ -14,7 +15,7 @@ through ``post`` (the app's thread-safe ``post_message``).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guiagent.agent.actions import Action, describe
 from guiagent.agent.run.loop import StepEvent, StepGate
@@ -29,6 +30,9 @@ from guiagent.ui.messages import (
     StepScored,
     StepStarted,
 )
+
+if TYPE_CHECKING:
+    from guiagent.compression.context import RollingContext
 
 PERCENT_STEP = 5.0  # points of percent per +/- press
 CAP_STEP = 0.10  # share of a token or memory cap per +/- press
@@ -107,6 +111,9 @@ class RunControl:
         The run's ``Recorder``: steps and setting changes are written to it (None: nothing is recorded).
     total_steps
         Steps the run will take at most (the progress display).
+    context
+        The run's rolling context: a method chosen in the dashboard is built with its observers and the user's
+        method settings (``--config``/``--set``), as the run's own was.
     """
 
     def __init__(
@@ -119,6 +126,7 @@ class RunControl:
         stop: threading.Event | None = None,
         recorder: Any = None,
         total_steps: int | None = None,
+        context: RollingContext | None = None,
     ) -> None:
         self.stop = stop or threading.Event()
         self.gate = ControlGate(self)
@@ -133,8 +141,11 @@ class RunControl:
         self._pending: dict[str, str] = {}
         self._budget = Budget.parse(budget)
         self._method = method
+        self.context = context  # None: the defaults (built when a method is first changed: torch is loaded then)
+        self.changes: list[dict[str, Any]] = []  # what the dashboard changed, each with the step it applied from
         self.session = None
         self.attach(session)
+        self.started = {"method": self._method, "budget": str(self._budget)}
 
     # --- read from any thread -------------------------------------------------------------------------
 
@@ -157,6 +168,10 @@ class RunControl:
     def pending(self) -> dict[str, str]:
         with self._lock:
             return dict(self._pending)
+
+    def report(self) -> dict[str, Any]:
+        """What a summary records of the settings: the method and budget the run started with, and every change."""
+        return {"started": dict(self.started), "changes": [dict(change) for change in self.changes]}
 
     # --- UI thread ----------------------------------------------------------------------------------------
 
@@ -219,18 +234,26 @@ class RunControl:
             changes, self._pending = self._pending, {}
         if changes and self.session is not None:
             self._apply(changes)
+            method = changes.get("method")
+            extra = {"method_settings": self._context().resolved(method)} if method else {}
+            self.changes.append({"step": self.step, **changes, **extra})
             if self.recorder is not None:
-                self.recorder.note(settings=changes, by="dashboard")
+                self.recorder.note(step=self.step, settings=changes, by="dashboard", **extra)
             self.post(SettingsApplied(self.step, changes))
         self.post(StepStarted(self.step, str(self._budget), self._method))
 
     def _apply(self, changes: dict[str, str]) -> None:
         if "method" in changes:
-            self.session.set_method(changes["method"])
+            self.session.set_method(self._context().press(changes["method"]))
             self._method = changes["method"]
         if "budget" in changes:
             self.session.set_budget(changes["budget"])
             self._budget = self.session.budget
+
+    def _context(self) -> RollingContext:
+        from guiagent.compression.context import RollingContext
+
+        return self.context or RollingContext()
 
     def on_capture(self, frame: Any) -> Any:
         """Wraps the loop's capture: show the screen the model is about to see; returns ``frame``."""

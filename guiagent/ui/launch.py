@@ -99,6 +99,7 @@ def replay_job(
             config=config,
             on_step=control.on_scored,
             on_event=control.on_event,
+            on_capture=control.on_capture,
             gate=control.gate,
             stop=control.stop,
         )
@@ -119,6 +120,7 @@ def live_in_dashboard(
     method: str = "starkv",
     recorder: Any = None,
     title: str = "guiagent run",
+    context: Any = None,
 ) -> Any:
     """``guiagent run --tui``: the agent loop in the dashboard; returns its ``RunResult`` once the user leaves.
 
@@ -136,6 +138,7 @@ def live_in_dashboard(
         stop=stop,
         recorder=recorder,
         total_steps=max_steps,
+        context=context,
     )
     job = live_job(decider, capture, executor, rules=rules, max_steps=max_steps, loop_limit=loop_limit)
     result = open_dashboard(job, control, title=title)
@@ -154,16 +157,22 @@ def replay_in_dashboard(
     config: dict[str, Any] | None = None,
     scripted: bool = False,
     title: str = "guiagent replay",
+    context: Any = None,
 ) -> Any:
-    """``guiagent replay --tui``: the dry-run replay in the dashboard; returns its ``ReplaySummary``."""
+    """``guiagent replay --tui``: the dry-run replay in the dashboard; returns its ``ReplaySummary``, which records
+    the method and budget it started with and every change made in the dashboard, with its step."""
     from guiagent.agent.eval.replay import ReplaySummary
     from guiagent.ui.control import RunControl
 
     total = sum(len(t.steps) for t in trajectories)
-    control = RunControl(budget=budget, method=method, total_steps=total, methods=_methods(not scripted))
+    control = RunControl(
+        budget=budget, method=method, total_steps=total, methods=_methods(not scripted), context=context
+    )
     job = replay_job(trajectories, make_decider, metric=metric, config=config)
     summary = open_dashboard(job, control, title=title)
-    return summary if summary is not None else ReplaySummary([], dict(config or {}, stopped=True))
+    summary = summary if summary is not None else ReplaySummary([], dict(config or {}, stopped=True))
+    summary.config.update(control.report())
+    return summary
 
 
 def _methods(has_cache: bool) -> tuple[str, ...]:

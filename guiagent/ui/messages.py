@@ -37,7 +37,7 @@ class StepStarted(Message):
 
 @dataclass
 class ScreenCaptured(Message):
-    """The loop captured the screen for ``step`` and is asking the model (live runs)."""
+    """The loop captured the screen for ``step`` and is asking the model (live runs and replays)."""
 
     step: int
     image: Image.Image

@@ -220,7 +220,8 @@ def test_starkv_state_ramps_and_resets(tiny):
         assert press.states == {}
 
 
-SCRIPTS = {"window": 8, "kernel_size": 5, "pooling": "avgpool"}  # every published script, every method
+# every published script, every method (the observation window is the prompt's last tokens: "tail")
+SCRIPTS = {"window": 8, "kernel_size": 5, "pooling": "avgpool", "observers": "tail"}
 PUBLISHED = {  # the published scripts' values, written out: the presses' dataclass defaults must be these
     "starkv": (
         StarKVPress,
@@ -237,7 +238,11 @@ PUBLISHED = {  # the published scripts' values, written out: the presses' datacl
     "guikv": (GUIKVPress, {**SCRIPTS, "alpha": 2.0, "temperature": 3.5, "rank": 32}),
     "snapkv": (SnapKVPress, SCRIPTS),
     "pyramidkv": (PyramidKVPress, {**SCRIPTS, "beta": 20}),
-    "vlcache": (VLCachePress, {**SCRIPTS, "sparsity_threshold": 0.01, "min_share": 0.001}),
+    "vlcache": (
+        VLCachePress,
+        {**SCRIPTS, "sparsity_threshold": 0.01, "min_share": 0.001}
+        | {"sparsity_input": "layer", "small_budget": "recent"},  # the published behaviours: the papers' protocol
+    ),
 }
 
 

@@ -73,7 +73,7 @@ def test_a_registered_press_is_a_method_by_name(recent, tiny):
 
 def test_the_session_offers_every_member_of_the_cache_view(tiny):
     members = [name for name in vars(CacheView) if not name.startswith("_")]
-    assert len(members) == 9
+    assert len(members) == 11
     with KVSession(tiny) as session:
         assert [name for name in members if not hasattr(session, name)] == []
 

@@ -43,7 +43,7 @@ class FakeSession:
     def set_method(self, method) -> None:
         from guiagent.compression.presses import get_press  # as the real session does (torch: only when used)
 
-        self.press = get_press(method)
+        self.press = get_press(method) if isinstance(method, str) else method
 
     @property
     def stats(self) -> CacheStats:

@@ -57,7 +57,16 @@ def test_changes_wait_for_the_next_step_and_are_recorded():
     assert str(control.budget) == "25%" and control.method == "snapkv"
     control.gate.wait(control.stop)  # the loop passes the gate: step 1 begins
     assert str(session.budget) == "25%" and session.press.name == "snapkv"
-    assert recorder.notes == [{"settings": {"budget": "25%", "method": "snapkv"}, "by": "dashboard"}]
+    from guiagent.compression.presses import method_defaults
+
+    snapkv = method_defaults("snapkv")
+    assert recorder.notes == [
+        {"step": 1, "settings": {"budget": "25%", "method": "snapkv"}, "by": "dashboard", "method_settings": snapkv}
+    ]
+    assert control.report() == {
+        "started": {"method": "full", "budget": "20%"},
+        "changes": [{"step": 1, "budget": "25%", "method": "snapkv", "method_settings": snapkv}],
+    }
     assert [type(m) for m in posted] == [SettingsApplied, StepStarted]
     assert (posted[1].step, posted[1].budget, posted[1].method) == (1, "25%", "snapkv")
     control.gate.wait(control.stop)  # nothing queued: nothing written

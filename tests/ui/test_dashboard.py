@@ -13,7 +13,7 @@ from guiagent.agent.desktop.executor import DryRunExecutor
 from guiagent.agent.run.safety import SafetyRules
 from guiagent.agent.trajectory.format import load_trajectory
 from guiagent.agent.trajectory.recorder import Recorder
-from guiagent.compression.presses import method_names
+from guiagent.compression.presses import method_defaults, method_names
 from guiagent.ui.control import RunControl
 from guiagent.ui.dashboard import Dashboard
 from guiagent.ui.launch import live_job
@@ -100,10 +100,60 @@ async def test_method_and_budget_changes_are_written_into_the_trajectory(bundled
     assert lines[2] == {
         "kind": "note",
         "after_step": 1,
+        "step": 2,
         "settings": {"method": "guikv", "budget": "25%"},
         "by": "dashboard",
+        "method_settings": method_defaults("guikv"),
     }
     assert lines[3]["cache"]["budget"] == "25%"
+    assert app.control.report() == {
+        "started": {"method": "full", "budget": "20%"},
+        "changes": [{"step": 2, "method": "guikv", "budget": "25%", "method_settings": method_defaults("guikv")}],
+    }
+
+
+def test_a_replay_summary_keeps_its_start_and_every_live_change_with_its_step(monkeypatch, tmp_path):
+    """What replay --tui writes (tiny model): the method and budget it started with, then each dashboard change
+    and its step, the method's settings resolved with the user's (--set) overrides."""
+    from guiagent.agent.eval.replay import write_report
+    from guiagent.agent.eval.sources import load_source
+    from guiagent.agent.run.runner import RunOptions, replay_deciders
+    from guiagent.compression.settings import method_settings
+    from guiagent.ui import launch
+
+    def dashboard_user(job, control, *, title):  # a user who, after step 1, picks snapkv and a larger budget
+        recorded = control.on_event
+
+        def on_event(event):
+            recorded(event)
+            if event.step == 1:
+                control.set_method("snapkv")
+                control.bump_budget(+1)
+
+        control.on_event = on_event
+        return job(control)
+
+    monkeypatch.setattr(launch, "open_dashboard", dashboard_user)
+    [settings] = method_settings(None, ["snapkv.kernel_size=3"])
+    options = RunOptions("replay", model="tiny", method="full", budget="20", max_new_tokens=2, settings=settings)
+    make_decider, _ = replay_deciders(options)
+    deciders = []
+    config = {"method": "full", "budget": "20"}
+    summary = launch.replay_in_dashboard(
+        load_source("bundled")[:1],
+        lambda t: deciders.append(make_decider(t)) or deciders[-1],
+        budget="20",
+        method="full",
+        config=config,
+        context=options.context,
+    )
+    written = json.loads((write_report(summary, tmp_path) / "summary.json").read_text())
+    assert (written["method"], written["budget"]) == ("full", "20")
+    assert written["started"] == {"method": "full", "budget": "20%"}
+    snapkv = {**method_defaults("snapkv"), "kernel_size": 3}
+    assert written["changes"] == [{"step": 2, "method": "snapkv", "budget": "25%", "method_settings": snapkv}]
+    assert [step.cache["budget"] for step in summary.steps[:2]] == ["20%", "25%"]
+    assert deciders[0].session.press.kernel_size == 3
 
 
 async def test_pause_holds_the_loop_between_steps(bundled_images):
@@ -225,3 +275,22 @@ async def test_graphics_terminals_get_a_textual_image(bundled_images):
         image = app.query_one("#screenshot-image", GraphicsImage)
         assert image.image is not None and image.image.width == 960  # resized once, the marker drawn on it
     assert app.error is None
+
+
+async def test_a_replay_shows_each_screenshot_while_the_model_decides(bundled_images):
+    from guiagent.agent.eval.sources import load_source
+    from guiagent.ui.launch import replay_job
+    from guiagent.ui.widgets.screenshot import ScreenshotView
+
+    trajectories = load_source("bundled")
+    decider = BlockingDecider(["Action: wait()"] * len(trajectories[0].steps))
+    control = RunControl(decider.session, methods=method_names(), total_steps=len(trajectories[0].steps))
+    app = Dashboard(replay_job(trajectories, lambda t: decider), control, title="replay", metrics=FixedMetrics())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: decider.calls == 1, what="the first step's decision")
+        view = app.query_one("#screenshot", ScreenshotView)
+        await wait_until(pilot, lambda: view.frame is not None, what="the first screenshot, before any answer")
+        assert "the model is deciding" in str(app.query_one("#screenshot-caption").render())
+        for _ in range(len(trajectories[0].steps)):
+            decider.release()
+        await pilot.press("q")

@@ -12,8 +12,8 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
-import mss
 from PIL import Image, ImageDraw
 
 from guiagent.agent.policy.coords import ScreenGeometry
@@ -91,8 +91,11 @@ def require_display() -> None:
         raise _cannot_open(problem) from problem
 
 
-def _open() -> mss.MSS:
-    """An mss handle, with its X11 connection errors turned into advice."""
+def _open() -> Any:
+    """An mss handle, with its X11 connection errors turned into advice (mss is the desktop extra's: imported
+    here, so a headless evaluation node imports this module without it)."""
+    import mss
+
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         raise no_display()
     try:

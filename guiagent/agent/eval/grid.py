@@ -7,10 +7,16 @@ loses only the unit in flight, and a restart computes only the units that have n
 files in grid order (cells as asked, trajectories as loaded), so the table, CSV, JSON and plot are the ones a
 single process writes.
 
+With ``fidelity`` on, a unit of a compressing cell also runs the label-free fidelity pass on its trajectory
+(``fidelity.py``: agreement and KL against the full cache) and its file holds those records too; a unit file
+without them counts as unfinished, and only the pass is computed for it. Turning fidelity on or off is not a
+change of configuration: a grid resumed with ``--fidelity`` completes the pass where it is missing.
+
 ``OUT`` holds::
 
     grid.json                        the grid: cells, trajectories, what the results depend on, the title
-    parts/<cell>/<trajectory>.json   one finished unit: its step results
+    parts/<cell>/<trajectory>.json   one finished unit: its step results (and its fidelity records), and the
+                                     method settings it was computed with (other settings: recomputed)
     launches.jsonl                   one line per computed unit (launch, rank, unit): who computed what
 """
 
@@ -27,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from guiagent.agent.eval.distributed import Ranks
+from guiagent.agent.eval.fidelity import FULL_FIDELITY, FidelityRunner, FidelityStep, summarize
 from guiagent.agent.eval.replay import ReplaySummary, StepResult, replay, write_report
 from guiagent.agent.eval.report import Cell, row
 from guiagent.agent.trajectory.format import Trajectory
@@ -65,6 +72,7 @@ class GridPlan:
     identity: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
     title: str = ""
+    fidelity: bool = False  # run the fidelity pass in every compressing cell's units
 
     @classmethod
     def build(cls, cells: list[Cell], trajectories: list[Trajectory], **fields: Any) -> GridPlan:
@@ -80,13 +88,18 @@ class GridPlan:
     def metric(self) -> str | None:
         return self.identity.get("metric")
 
+    def wants_fidelity(self, unit: Unit) -> bool:
+        return self.fidelity and unit.cell.method != "full"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
-            "cells": [[c.method, c.budget] for c in self.cells],
+            "cells": [c.as_list() for c in self.cells],
             "trajectories": [list(t) for t in self.trajectories],
             "identity": self.identity,
             "config": self.config,
+            "fidelity": self.fidelity,
+            "settings": {c.name: c.resolved for c in self.cells},  # every cell's method settings, resolved
         }
 
     @classmethod
@@ -100,11 +113,12 @@ class GridPlan:
         try:
             data = json.loads(path.read_text())
             return cls(
-                cells=[Cell(m, b) for m, b in data["cells"]],
+                cells=[Cell.from_list(c) for c in data["cells"]],
                 trajectories=[(str(k), int(n)) for k, n in data["trajectories"]],
                 identity=data["identity"],
                 config=data.get("config", {}),
                 title=data.get("title", ""),
+                fidelity=bool(data.get("fidelity", False)),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise ConfigError(
@@ -176,49 +190,84 @@ def run_units(
     plan: GridPlan,
     launch: str = "",
     rank: int = 0,
+    fresh: bool = False,
     progress: Callable[[str], None] = lambda text: None,
 ) -> int:
-    """Replay each unit and write it as soon as it finishes; returns how many were computed."""
+    """Replay each unit (and run its fidelity pass) and write it as soon as it finishes; returns how many were
+    computed. Unless ``fresh``, a unit whose replay is on disk but whose fidelity pass is not only runs the pass."""
+    fidelity = FidelityRunner(make_decider) if any(plan.wants_fidelity(u) for u in units) else None
     for number, unit in enumerate(units, start=1):
-        set_cell(unit.cell.method, unit.cell.budget)
-        done = 0
+        set_cell(unit.cell.method, unit.cell.budget, unit.cell.context)
+        done = {"step": 0, "fidelity step": 0}
 
-        def tick(result: StepResult, unit: Unit = unit, number: int = number) -> None:
-            nonlocal done
-            done += 1
-            cell = f"{unit.cell.method} {unit.cell.budget}"
-            progress(f"[{number}/{len(units)}] {cell} {unit.trajectory}: step {done}/{unit.steps}")
+        def tick(result: Any, unit: Unit = unit, number: int = number, done: dict[str, int] = done) -> None:
+            what = "fidelity step" if isinstance(result, FidelityStep) else "step"
+            done[what] += 1
+            where = f"{unit.cell.method} {unit.cell.budget} {unit.trajectory}"
+            progress(f"[{number}/{len(units)}] {where}: {what} {done[what]}/{unit.steps}")
 
-        summary = replay([trajectories[unit.trajectory]], make_decider, metric=plan.metric, on_step=tick)
-        save_unit(unit, summary.steps, out)
+        trajectory = trajectories[unit.trajectory]
+        steps = load_unit(unit, out) if not fresh and is_current(unit, out) else None
+        if steps is None:
+            steps = replay([trajectory], make_decider, metric=plan.metric, on_step=tick).steps
+        records = None
+        if fidelity is not None and plan.wants_fidelity(unit):
+            records = fidelity(trajectory, unit.cell, on_step=tick)
+        save_unit(unit, steps, out, fidelity=records)
         _append_line(out / LAUNCHES_FILE, {"launch": launch, "rank": rank, "unit": unit.name, "time": time.time()})
     return len(units)
 
 
-def save_unit(unit: Unit, steps: list[StepResult], out: Path) -> Path:
-    """The unit's step results, exactly (no rounding), written so that a file exists only when complete."""
+def save_unit(unit: Unit, steps: list[StepResult], out: Path, fidelity: list[FidelityStep] | None = None) -> Path:
+    """The unit's step results (and fidelity records), exactly (no rounding), written so that a file exists only
+    when complete."""
     path = unit.path(out)
-    record = {
-        "cell": [unit.cell.method, unit.cell.budget],
+    record: dict[str, Any] = {
+        "cell": unit.cell.as_list(),
         "trajectory": unit.trajectory,
+        "settings": unit.cell.resolved,
         "steps": [dataclasses.asdict(step) for step in steps],
     }
+    if fidelity is not None:
+        record["fidelity"] = [dataclasses.asdict(step) for step in fidelity]
     _write_atomically(path, json.dumps(record, ensure_ascii=False, default=str) + "\n")
     return path
 
 
 def load_unit(unit: Unit, out: Path) -> list[StepResult]:
+    return _read_unit(unit, out, lambda record: [StepResult(**step) for step in record["steps"]])
+
+
+def load_fidelity(unit: Unit, out: Path) -> list[FidelityStep] | None:
+    """The unit's fidelity records, or None when its file has none (computed without the pass)."""
+
+    def records(record: dict[str, Any]) -> list[FidelityStep] | None:
+        return None if record.get("fidelity") is None else [FidelityStep(**step) for step in record["fidelity"]]
+
+    return _read_unit(unit, out, records)
+
+
+def _read_unit(unit: Unit, out: Path, build: Callable[[dict[str, Any]], Any]) -> Any:
     path = unit.path(out)
     try:
-        return [StepResult(**step) for step in json.loads(path.read_text())["steps"]]
+        return build(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError) as error:
         raise ConfigError(
             f"The result file '{path}' is unreadable ({error}).", "Delete it and run the eval again to recompute it."
         ) from error
 
 
+def is_current(unit: Unit, out: Path) -> bool:
+    """Whether the unit's file exists and was computed with the method settings its cell resolves to now."""
+    return unit.path(out).exists() and _read_unit(unit, out, lambda r: r.get("settings")) == unit.cell.resolved
+
+
 def missing_units(plan: GridPlan, out: Path) -> list[Unit]:
-    return [u for u in plan.units if not u.path(out).exists()]
+    """Units with no file or one computed with other method settings, or (fidelity on) a compressing cell's unit
+    whose file has no fidelity records."""
+    return [
+        u for u in plan.units if not is_current(u, out) or (plan.wants_fidelity(u) and load_fidelity(u, out) is None)
+    ]
 
 
 def merge(out: Path, plan: GridPlan | None = None) -> list[dict[str, Any]]:
@@ -233,12 +282,26 @@ def merge(out: Path, plan: GridPlan | None = None) -> list[dict[str, Any]]:
     rows = []
     for cell in plan.cells:
         steps = [step for key, n in plan.trajectories for step in load_unit(Unit(cell, key, n), out)]
-        summary = ReplaySummary(
-            steps, {**plan.config, "method": cell.method, "budget": cell.budget, "metric": plan.metric or "default"}
-        )
+        config = {"method": cell.method, "budget": cell.budget, "settings": cell.resolved}
+        summary = ReplaySummary(steps, {**plan.config, **config, "metric": plan.metric or "default"})
         write_report(summary, out / "cells" / cell.name)
-        rows.append({**row(cell, summary.as_dict()), "summary": summary.as_dict()})
+        fidelity = _cell_fidelity(plan, cell, out)
+        rows.append({**row(cell, summary.as_dict(), fidelity), "summary": summary.as_dict(), "fidelity": fidelity})
     return rows
+
+
+def _cell_fidelity(plan: GridPlan, cell: Cell, out: Path) -> dict[str, Any] | None:
+    """The cell's fidelity summary (``OUT/cells/<cell>/fidelity.jsonl`` its records); None unless every unit of
+    the cell has them; the full cell's by definition when the grid measures fidelity."""
+    if cell.method == "full":
+        return dict(FULL_FIDELITY) if plan.fidelity else None
+    records = [load_fidelity(Unit(cell, key, n), out) for key, n in plan.trajectories]
+    if any(r is None for r in records):
+        return None
+    steps = [step for part in records for step in part]
+    lines = [json.dumps(dataclasses.asdict(step), ensure_ascii=False) + "\n" for step in steps]
+    _write_atomically(out / "cells" / cell.name / "fidelity.jsonl", "".join(lines))
+    return summarize(steps)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -300,6 +363,7 @@ def run_grid(
                     plan=plan,
                     launch=launch,
                     rank=ranks.rank,
+                    fresh=fresh,
                     progress=progress,
                 )
             except KeyboardInterrupt:

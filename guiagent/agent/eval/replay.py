@@ -56,6 +56,7 @@ class StepResult:
     timings: dict[str, float]
     schema: str
     extra: dict[str, Any] = field(default_factory=dict)
+    kept: list[dict[str, Any]] | None = None  # per screenshot the cache holds: its kept map (``kept_maps``)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class StepResult:
             "parse_errors": self.parse_errors,
             "cache": self.cache,
             "timings": self.timings,
+            **({"kept": self.kept} if self.kept is not None else {}),
             **self.extra,
         }
 
@@ -134,6 +136,8 @@ class ReplaySummary:
     config: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
+        from guiagent.agent.eval.protocols import harness_summary  # the published harnesses' aggregates
+
         scores = [s.score for s in self.steps]
         by_trajectory: dict[str, list[float]] = {}
         for s in self.steps:
@@ -150,6 +154,7 @@ class ReplaySummary:
             if by_trajectory
             else 0.0,
             **_mind2web_summary(self.steps),
+            **({"harness": harness} if (harness := harness_summary([s.record() for s in self.steps])) else {}),
             "memory": {
                 "mean_bytes_held": statistics.fmean(held) if held else None,
                 "max_bytes_held": max(held) if held else None,
@@ -213,9 +218,20 @@ class NoInput:
         return False
 
 
-def step_result(trajectory: Trajectory, step: Step, event: StepEvent, metric: str | None) -> StepResult:
-    """The record of one loop step on a recorded ``step``, scored against its ground truth."""
-    predicted, expected, score, extra = score_step(step, event.parsed, event.geometry, metric)
+def step_result(
+    trajectory: Trajectory, step: Step, event: StepEvent, metric: str | None, decider: Any = None
+) -> StepResult:
+    """The record of one loop step on a recorded ``step``, scored against its ground truth.
+
+    A decider with its own ``score_step`` (a published harness's protocol) scores the raw answer its way;
+    otherwise ``metric`` (or the schema's default) scores the parsed actions. A decider with a KV ``session``
+    also records which patches of each screenshot its cache still holds.
+    """
+    index = trajectory.steps.index(step)
+    if hasattr(decider, "score_step"):
+        predicted, expected, score, extra = decider.score_step(index, event.raw, event.screenshot.size)
+    else:
+        predicted, expected, score, extra = score_step(step, event.parsed, event.geometry, metric)
     return StepResult(
         trajectory=trajectory.name,
         step=step.step,
@@ -229,7 +245,33 @@ def step_result(trajectory: Trajectory, step: Step, event: StepEvent, metric: st
         timings=dict(event.timings),
         schema=(step.expected or {}).get("schema", "recorded"),
         extra=extra,
+        kept=_kept_screens(trajectory, index, decider),
     )
+
+
+def _kept_screens(trajectory: Trajectory, index: int, decider: Any) -> list[dict[str, Any]] | None:
+    """The kept map of every screenshot the decider's cache still holds at step ``index`` (None: no cache).
+
+    The session's last screenshot is this step's and each one before it the step before (rolling or rebuilt
+    alike); ``share`` is one byte per token (see ``kept_map.encode``).
+    """
+    session = getattr(decider, "session", None)
+    if session is None:
+        return None
+    from guiagent.compression.kept_map import encode, kept_maps  # torch: loaded already when there is a session
+
+    last = len(session.spans) - 1
+    return [
+        {
+            "image": str(trajectory.steps[index - (last - kept.index)].image),
+            "age": last - kept.index,
+            "rows": kept.rows,
+            "cols": kept.cols,
+            "share": encode(kept.share),
+        }
+        for kept in kept_maps(session)
+        if last - kept.index <= index and float(kept.share.max()) > 0
+    ]
 
 
 def replay(
@@ -240,19 +282,22 @@ def replay(
     config: dict[str, Any] | None = None,
     on_step: Callable[[StepResult], None] | None = None,
     on_event: Callable[[StepEvent], None] | None = None,
+    on_capture: Callable[[RecordedScreen], RecordedScreen] | None = None,
     gate: StepGate | None = None,
     stop: threading.Event | None = None,
 ) -> ReplaySummary:
     """Replay every step of every trajectory; ``make_decider`` gives a fresh decider (and history) per task.
 
     ``on_event`` receives each step as the loop reports it (for the dashboard; steps are numbered on across
-    trajectories); ``gate`` pauses between steps and ``stop`` ends the replay early (the steps done so far are kept).
+    trajectories), ``on_capture`` each recorded screen as the model is about to see it (the dashboard shows it
+    at once, not after the step); ``gate`` pauses between steps and ``stop`` ends the replay early (the steps
+    done so far are kept).
     """
     results: list[StepResult] = []
-    gate, stop = gate or StepGate(), stop or threading.Event()
+    gate, stop, config = gate or StepGate(), stop or threading.Event(), config or {}
 
-    def scored(trajectory: Trajectory, first: int, event: StepEvent) -> None:
-        result = step_result(trajectory, trajectory.steps[event.step - first], event, metric)
+    def scored(trajectory: Trajectory, first: int, decider: Any, event: StepEvent) -> None:
+        result = step_result(trajectory, trajectory.steps[event.step - first], event, metric, decider)
         results.append(result)
         if on_event is not None:
             on_event(event)
@@ -263,22 +308,22 @@ def replay(
         decider = make_decider(trajectory)
         if not trajectory.steps:  # a recording that ended before its first step: nothing to replay
             continue
-        first, no_input = len(results) + 1, NoInput()
+        first, no_input, screens = len(results) + 1, NoInput(), RecordedScreens(trajectory)
         loop = AgentLoop(
             decider,
-            RecordedScreens(trajectory),
+            screens if on_capture is None else lambda screens=screens: on_capture(screens()),
             no_input,
             no_input,
             max_steps=len(trajectory.steps),
             stop=stop,
-            on_event=partial(scored, trajectory, first),
+            on_event=partial(scored, trajectory, first, decider),
             gate=gate,
             first_step=first,
             dry_run=True,
         )
         if loop.run().status == "stopped":
-            return ReplaySummary(results, dict(config or {}, metric=metric or "default", stopped=True))
-    return ReplaySummary(results, dict(config or {}, metric=metric or "default"))
+            return ReplaySummary(results, dict(config, metric=metric or config.get("metric", "default"), stopped=True))
+    return ReplaySummary(results, dict(config, metric=metric or config.get("metric", "default")))
 
 
 def write_report(summary: ReplaySummary, out: str | Path) -> Path:

@@ -6,6 +6,7 @@ importing the loading code that, in turn, builds them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,16 @@ class LoadedModel:
     device: Any
     dtype: Any
     attn: str
+
+    def set_pixel_limits(self, min_pixels: int, max_pixels: int) -> None:
+        """Resize screenshots between these pixel counts from now on (a harness's limits, not the checkpoint's).
+
+        Changes the processor (how many visual tokens a screenshot becomes) and ``image`` (the grid the policies
+        map coordinates through) together, so they never disagree.
+        """
+        image_processor = self.processor.image_processor
+        image_processor.size = {"shortest_edge": int(min_pixels), "longest_edge": int(max_pixels)}
+        self.image = dataclasses.replace(self.image, min_pixels=int(min_pixels), max_pixels=int(max_pixels))
 
     @property
     def device_map(self) -> dict[str, str | int] | None:

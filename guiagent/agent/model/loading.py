@@ -49,6 +49,7 @@ class ModelSpec:
     about: str = ""
     needs: str = ""
     loads: str = ""  # how guiagent loads it (natively / opt-in) and what of that was verified without its weights
+    answer_tokens: int | None = None  # the answer cap per step when none is asked for (None: the policy's)
 
 
 @cache
@@ -56,6 +57,12 @@ def known_models() -> dict[str, ModelSpec]:
     """The named specs of ``configs/models.yaml``, by name."""
     data = yaml.safe_load(resources.files("guiagent").joinpath("configs/models.yaml").read_text())
     return {name: ModelSpec(name=name, **fields) for name, fields in data["models"].items()}
+
+
+def answer_tokens(spec: str) -> int | None:
+    """A named model's own answer cap (the offline tiny models need a few tokens), or None."""
+    named = known_models().get(spec)
+    return named.answer_tokens if named is not None else None
 
 
 def default_model() -> str:

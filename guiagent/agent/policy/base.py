@@ -28,7 +28,7 @@ class Policy(ABC):
     """One model family's prompt, history layout, output grammar and coordinate convention."""
 
     family: ClassVar[str]
-    max_new_tokens: ClassVar[int] = 512
+    max_new_tokens: ClassVar[int] = 1000
 
     def __init__(
         self,

@@ -93,7 +93,7 @@ class OpenCUAPolicy(Policy):
     """OpenCUA-7B / 32B (L2 chain of thought by default, as OpenCUA's own agent)."""
 
     family = "opencua"
-    max_new_tokens = 1024
+    max_new_tokens = 1000  # the published harnesses' AgentNetBench cap
 
     def __init__(
         self,

@@ -87,7 +87,7 @@ class UITarsPolicy(Policy):
     """UI-TARS-1.5 (and Qwen2.5-VL checkpoints prompted the same way)."""
 
     family = "uitars"
-    max_new_tokens = 512
+    max_new_tokens = 1000  # the published harnesses' AgentNetBench cap
 
     def __init__(
         self, instruction: str, grid, *, variant: Variant = "computer", language: str = "English", **layout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,41 @@ def parse_answer(policy: Policy, raw: str, geometry: ScreenGeometry) -> ParsedRe
         raise ParseError(f"the parser failed ({type(error).__name__}: {error})", excerpt(raw)) from error
 
 
+def append_turn(sessions: Sequence[Any], policy: Policy, image: Image.Image, rendered: str, previous_stop: str) -> None:
+    """Put this step's turn into every session, in the policy's layout (the same text for all of them).
+
+    ``rolling``: only the new fragment, after ``rendered`` (the conversation as the cache holds it, from
+    ``rendered_history``); a previous answer is closed as the template would have closed it, given why its
+    generation stopped (``previous_stop``: the session's ``last_stop_reason`` for it). ``rebuild``: the whole
+    conversation, re-prefilled. ``policy.record`` the step's answer afterwards.
+    """
+    if policy.layout == "rolling":
+        processor = sessions[0].loaded.processor
+        text = render(processor, policy.rolling_messages(image), add_generation_prompt=True)
+        if not text.startswith(rendered):
+            raise SessionError(
+                "The chat template is not append-only, so the rolling layout cannot reuse the cache.",
+                "Use --layout rebuild for this model.",
+            )
+        fragment = text[len(rendered) :]
+        if rendered:  # close the previous answer as the template would have
+            fragment = ("\n" if previous_stop == "eos" else "<|im_end|>\n") + fragment
+        instruction = None if rendered else policy.instruction  # the first turn holds the task instruction
+        for session in sessions:
+            session.append(fragment, [image], instruction=instruction)
+    else:
+        messages = policy.rebuild_messages(image)
+        for session in sessions:
+            session.prefill_messages(messages, instruction=policy.instruction)
+
+
+def rendered_history(processor: Any, policy: Policy) -> str:
+    """The rolling conversation up to the last recorded answer, as ``append_turn`` continues it ("" in rebuild)."""
+    if policy.layout != "rolling":
+        return ""
+    return render(processor, policy.rolling_messages(), add_generation_prompt=False)
+
+
 class ScriptExhausted(Exception):
     """A scripted run asked for more steps than the script has answers."""
 
@@ -70,27 +106,13 @@ class ModelDecider:
 
     def decide(self, image: Image.Image, geometry: ScreenGeometry) -> Decision:
         before = self.session.logical_tokens
-        processor = self.session.loaded.processor
-        if self.policy.layout == "rolling":
-            text = render(processor, self.policy.rolling_messages(image), add_generation_prompt=True)
-            if not text.startswith(self._rendered):
-                raise SessionError(
-                    "The chat template is not append-only, so the rolling layout cannot reuse the cache.",
-                    "Use --layout rebuild for this model.",
-                )
-            fragment = text[len(self._rendered) :]
-            if self._rendered:  # close the previous answer as the template would have
-                fragment = ("\n" if self.session.last_stop_reason == "eos" else "<|im_end|>\n") + fragment
-            self.session.append(fragment, [image])
-        else:
-            self.session.prefill_messages(self.policy.rebuild_messages(image))
+        append_turn((self.session,), self.policy, image, self._rendered, self.session.last_stop_reason)
         timings = dict(self.session.last_timings)
         prompt_tokens = self.session.logical_tokens - (before if self.policy.layout == "rolling" else 0)
         raw, parsed, errors = self._answer(geometry)
         timings["decode_s"] = self.session.last_timings.get("decode_s", 0.0)
         self.policy.record(image, raw)
-        if self.policy.layout == "rolling":
-            self._rendered = render(processor, self.policy.rolling_messages(), add_generation_prompt=False)
+        self._rendered = rendered_history(self.session.loaded.processor, self.policy)
         return Decision(
             raw=raw,
             parsed=parsed,

@@ -39,12 +39,17 @@ def open_recorder(folder: str | None, options: RunOptions, monitor: int) -> Any:
         method=options.method,
         budget=options.budget,
         layout=options.layout,
+        settings=options.context.report(options.method),
         screen=geometry_to_dict(capture(monitor).geometry),
     )
 
 
 def open_desktop(monitor: int, dry_run: bool, stop: threading.Event | None = None) -> tuple[Any, Any]:
-    """The screen module and an executor (its long actions end early on ``stop``); a clear error without a display."""
+    """The screen module and an executor (its long actions end early on ``stop``); a clear error without a display
+    or without the desktop extra."""
+    from guiagent.extras import require
+
+    require("desktop", "Acting on the desktop")
     from guiagent.agent.desktop import capture as screen
     from guiagent.agent.desktop.executor import DryRunExecutor, PyAutoGuiExecutor
 

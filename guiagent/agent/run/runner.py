@@ -8,7 +8,7 @@ lines of ``---``) and everything after the model is the real path.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from guiagent.agent.policy.base import Policy
@@ -17,6 +17,8 @@ from guiagent.agent.policy.opencua import OpenCUAPolicy
 from guiagent.agent.policy.uitars import UITarsPolicy
 from guiagent.agent.run.decide import ModelDecider, ScriptedDecider
 from guiagent.compression.budget import Budget
+from guiagent.compression.context import DEFAULT_HISTORY_IMAGES, RollingContext
+from guiagent.compression.settings import MethodSettings
 from guiagent.errors import ConfigError
 
 POLICIES: dict[str, type[Policy]] = {"uitars": UITarsPolicy, "opencua": OpenCUAPolicy}
@@ -38,6 +40,9 @@ class RunOptions:
     method: str = "starkv"
     budget: str = "20"
     layout: str = "rolling"
+    protocol: str = "native"  # replays: native, or a published harness's protocol (guikv, starkv)
+    history_images: int | None = DEFAULT_HISTORY_IMAGES  # rolling layout: screenshots kept (None: all)
+    observers: str = "tail"  # which queries score the cache: tail, instruction or both
     family: str | None = None  # policy: uitars | opencua (default: from the model)
     variant: str = "computer"  # UI-TARS prompt: computer | mobile | grounding
     max_new_tokens: int | None = None
@@ -50,6 +55,11 @@ class RunOptions:
     max_pixels: int | None = None
     device_map: str | None = None  # split the model with accelerate (auto, balanced, sequential)
     max_memory: str | None = None  # with device_map: "0=20GiB,cpu=64GiB"
+    settings: MethodSettings = field(default_factory=MethodSettings)  # --config / --set: over the presses' defaults
+
+    @property
+    def context(self) -> RollingContext:
+        return RollingContext(self.history_images, self.observers, self.settings)
 
 
 def check_task(task: str) -> None:
@@ -57,19 +67,19 @@ def check_task(task: str) -> None:
         raise ConfigError("The task is empty.", "Say what the agent should do, e.g. guiagent run 'open the settings'.")
 
 
-def check_cache(method: str, budget: str) -> None:
+def check_cache(method: str, budget: str, settings: MethodSettings | None = None) -> None:
     """Refuse a method or budget that cannot be read, or a budget that holds less than the method's observation
     window on the first step (the published ``min(window, budget - 2)`` keeps the whole window from window + 2).
 
     Refused rather than warned about: with fewer tokens a layer holds little beyond the window, so every answer is
     noise, and a warning scrolls away while a long run spends GPU time on nothing.
     """
-    from guiagent.compression.presses import method_defaults, normalize_method  # imports torch
+    from guiagent.compression.presses import normalize_method  # imports torch
 
     name, parsed = normalize_method(method), Budget.parse(budget)
     if name == "full":
         return
-    floor = int(method_defaults(name).get("window", 8)) + 2
+    floor = int((settings or MethodSettings()).resolved(name).get("window", 8)) + 2
     held = parsed.tokens_per_layer(FIRST_STEP_TOKENS, SMALLEST_BYTES_PER_TOKEN)
     if held < floor:
         raise ConfigError(
@@ -83,7 +93,7 @@ def check_options(options: RunOptions) -> None:
     """What a run would fail on later, or a scripted run (no model, no cache) would silently ignore: refused
     before any work, so a script rehearses exactly the command line a model run accepts."""
     check_task(options.task)
-    check_cache(options.method, options.budget)
+    check_cache(options.method, options.budget, options.settings)
 
 
 def make_policy(
@@ -100,6 +110,14 @@ def make_policy(
 def scripted_grid(options: RunOptions) -> ImageGrid:
     """A script has no processor: UI-TARS' limits unless the options name others."""
     return ImageGrid(min_pixels=options.min_pixels or 3136, max_pixels=options.max_pixels or 12845056)
+
+
+def answer_cap(options: RunOptions) -> int | None:
+    """The answer length cap: --max-new-tokens, else the named model's own (tiny: 8), else None (the policy's,
+    or a harness protocol's)."""
+    from guiagent.agent.model.loading import answer_tokens
+
+    return options.max_new_tokens or answer_tokens(options.model)
 
 
 def load_for(options: RunOptions) -> tuple[Any, ImageGrid]:
@@ -139,15 +157,14 @@ def build_decider(options: RunOptions, cancel: threading.Event | None = None) ->
         layout=options.layout,
         variant=options.variant,
     )
-    session = KVSession(loaded, method=options.method, budget=options.budget)
-    decider = ModelDecider(
-        session, policy, retries=options.retries, max_new_tokens=options.max_new_tokens, cancel=cancel
-    )
+    session = KVSession(loaded)
+    options.context.apply(session, options.method, options.budget)
+    decider = ModelDecider(session, policy, retries=options.retries, max_new_tokens=answer_cap(options), cancel=cancel)
     return decider, policy
 
 
 def replay_deciders(options: RunOptions) -> tuple[Any, Any]:
-    """For replays: (make_decider(trajectory) -> decider, set_cell(method, budget)). One model load for all.
+    """For replays: (make_decider(trajectory) -> decider, set_cell(method, budget[, context])). One model load.
 
     Each trajectory gets a fresh policy (its own instruction and history) and an emptied cache; a scripted
     backend hands out its answers in order across trajectories.
@@ -168,23 +185,58 @@ def replay_deciders(options: RunOptions) -> tuple[Any, Any]:
             )
             return script
 
-        return scripted, lambda method, budget: None
+        return scripted, lambda method, budget, context=None: None
 
     from guiagent.compression.session import KVSession
 
     loaded, grid = load_for(options)
-    session = KVSession(loaded, method=options.method, budget=options.budget)
     family = options.family or FAMILY_POLICY[loaded.family]
+    if options.protocol != "native":
+        return harness_deciders(options, loaded, family)
+    session = KVSession(loaded)
+    options.context.apply(session, options.method, options.budget)
 
     def modelled(trajectory) -> ModelDecider:
         session.reset()
         policy = make_policy(
             family, trajectory.task or "Complete the task shown.", grid, layout=options.layout, variant=options.variant
         )
-        return ModelDecider(session, policy, retries=options.retries, max_new_tokens=options.max_new_tokens)
+        return ModelDecider(session, policy, retries=options.retries, max_new_tokens=answer_cap(options))
 
-    def set_cell(method: str, budget: str) -> None:
-        session.set_method(method)
-        session.set_budget(budget)
+    def set_cell(method: str, budget: str, context: RollingContext | None = None) -> None:
+        (context or options.context).apply(session, method, budget)
+
+    return modelled, set_cell
+
+
+def harness_deciders(options: RunOptions, loaded: Any, family: str) -> tuple[Any, Any]:
+    """``replay_deciders`` under a published harness's protocol: one session per cache layout the harness uses,
+    the harness's pixel limits (except on the offline tiny models, whose own limits keep CPU runs short)."""
+    from guiagent.agent.eval.harness_replay import HarnessDecider, configured_press, protocol_for
+    from guiagent.agent.model.loading import known_models
+    from guiagent.compression.session import KVSession
+
+    sessions: dict[str, KVSession] = {}
+    cell = {"method": options.method, "budget": options.budget, "settings": options.settings}
+    named = known_models().get(loaded.spec)
+    builtin = named is not None and named.source.startswith("builtin:")
+
+    def modelled(trajectory) -> HarnessDecider:
+        protocol = protocol_for(options.protocol, trajectory, family)
+        if not (builtin or options.min_pixels or options.max_pixels):
+            loaded.set_pixel_limits(protocol.min_pixels, protocol.max_pixels)
+        session = sessions.get(protocol.cache.heads)
+        if session is None:
+            session = sessions[protocol.cache.heads] = KVSession(loaded, heads=protocol.cache.heads)
+        session.set_method(configured_press(cell["method"], protocol, cell["settings"]))
+        session.set_budget(cell["budget"])
+        session.reset()
+        grid = ImageGrid(loaded.image.min_pixels, loaded.image.max_pixels, loaded.image.factor)
+        policy = make_policy(family, trajectory.task or "Complete the task shown.", grid, layout="rebuild")
+        return HarnessDecider(session, protocol, trajectory, policy, answer_cap(options))
+
+    def set_cell(method: str, budget: str, context: RollingContext | None = None) -> None:
+        # a harness's context is its own (its prompt, its observers); the user's method settings still apply
+        cell.update(method=method, budget=budget, settings=(context or options.context).settings)
 
     return modelled, set_cell

@@ -27,23 +27,10 @@ from guiagent.agent.trajectory.format import (
     action_to_dict,
     geometry_to_dict,
 )
+from guiagent.extras import versions
 from guiagent.paths import check_writable, data_home
 
 DISK_HINT = "Check that the disk is not full and the folder is still writable; the steps before are kept."
-
-
-def versions() -> dict[str, str]:
-    """Versions worth knowing when a trajectory is read back (torch/transformers only if already imported)."""
-    import sys
-
-    from guiagent import __version__
-
-    found = {"guiagent": __version__, "python": sys.version.split()[0]}
-    for name in ("torch", "transformers"):
-        module = sys.modules.get(name)
-        if module is not None:
-            found[name] = getattr(module, "__version__", "?")
-    return found
 
 
 def default_runs_folder() -> Path:

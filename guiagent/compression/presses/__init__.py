@@ -13,6 +13,7 @@ from guiagent.compression.presses.registry import (
     get_press,
     method_defaults,
     method_names,
+    method_types,
     normalize_method,
     register_press,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "get_press",
     "method_defaults",
     "method_names",
+    "method_types",
     "normalize_method",
     "register_press",
 ]

@@ -13,6 +13,7 @@ import difflib
 import importlib
 import os
 import re
+import typing
 from functools import cache, partial
 from importlib.metadata import entry_points
 from typing import Any
@@ -88,6 +89,15 @@ def method_defaults(name: str) -> dict[str, Any]:
     if cls is None or not dataclasses.is_dataclass(cls):
         return {}
     return {f.name: f.default for f in dataclasses.fields(cls) if f.init and f.default is not dataclasses.MISSING}
+
+
+def method_types(name: str) -> dict[str, Any]:
+    """The method's settings and their annotated types (what a ``--set`` value is converted to)."""
+    cls = _PRESSES.get(normalize_method(name))
+    if cls is None:
+        return {}
+    hints = typing.get_type_hints(cls)
+    return {field: hints[field] for field in method_defaults(name)}
 
 
 def get_press(name: str, **overrides: Any) -> Press | None:

@@ -14,9 +14,12 @@ Based on arXiv 2606.01790 and its published code (``STARKVGroupCluster`` with ``
 5. one shared top-k (sorted) plus the window, so the cache stays GQA: STaR-KV needs no production variant.
 
 State (step counters, EMAs) lives per layer on the press and is reset per trajectory. One deliberate
-difference in production: the MI's spatial cells come from the screenshot's real patch grid when the session
-knows it (the published code guesses a square grid from the token count); ``parity.reference_keep`` keeps the
-guess.
+difference in production: the MI's spatial cells come from the screenshot's real patch grid whenever the
+session knows where its tokens sit (the newest screenshot, even when the observation window clips its end; an
+older one while it is whole); the published code guesses a square grid from the token count, which
+``real_grid=False`` reproduces (the papers' protocol; ``parity.reference_keep`` keeps the guess too). The MI
+groups are the model's KV groups (``num_heads // module.num_key_value_groups``) in either cache layout, so a
+session holding every query head (``heads="query"``, the published layout) groups as the published code does.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from guiagent.compression.presses.base import CacheView, LayerView, ScorerPress, current_image_rows
-from guiagent.compression.scoring import pool_past, saliency, window_attention, window_size
+from guiagent.compression.scoring import pool_past, saliency, window_size
 
 
 @dataclass
@@ -126,7 +129,11 @@ def temporal_discount(
 
 @dataclass
 class StarKVPress(ScorerPress):
-    """STaR-KV with its AgentNetBench (trajectory) defaults."""
+    """STaR-KV with its AgentNetBench (trajectory) defaults.
+
+    ``real_grid``: the MI's spatial cells from the screenshot's real token grid (True, production) or from the
+    published square guess ``h = round(sqrt(n))`` (False, the papers' protocol).
+    """
 
     alpha: float = 2.0
     temperature: float = 3.5
@@ -229,7 +236,7 @@ class StarKVPress(ScorerPress):
         if length < budget:
             return
         window = window_size(budget, self.window, new_tokens=layer.hidden_states.shape[1])
-        probs = window_attention(layer.queries(last=window), layer.keys)
+        probs = self.observation(cache, layer, window)
         past = length - window
         spans, images = [], []
         for index, (start, end) in enumerate(cache.image_spans(layer.layer_idx)[:, 0].tolist()):
@@ -239,15 +246,19 @@ class StarKVPress(ScorerPress):
                 images.append(index)
         current_hidden, grid = None, None
         rows = current_image_rows(cache, layer)
-        if spans and rows is not None and images[-1] == len(cache.spans) - 1:
+        fresh = bool(spans) and rows is not None and images[-1] == len(cache.spans) - 1
+        if fresh:  # the newest screenshot came in this prefill: its tokens are whole, clipped at most by the window
             offset = length - layer.hidden_states.shape[1]
             start, end = spans[-1]
             current_hidden = layer.hidden_states[0, start - offset : end - offset]
-            span = cache.spans[-1]
-            if self.real_grid and end - start == span.end - span.start:
+        if spans and self.real_grid:
+            span, (start, end) = cache.spans[images[-1]], spans[-1]
+            if fresh or end - start == span.end - span.start:  # raster order from the image's first token
                 merge = cache.merge_size
                 grid = (span.grid_thw[1] // merge, span.grid_thw[2] // merge)
-        scores = self.scores(probs, layer.keys.shape[1], spans, current_hidden, state, grid)
+        groups = max(1, int(getattr(layer.module, "num_key_value_groups", 1)))
+        kv_groups = max(1, probs.shape[1] // groups)  # the model's KV groups, whatever heads the cache holds
+        scores = self.scores(probs, kv_groups, spans, current_hidden, state, grid)
         self._scores[layer.layer_idx] = (scores[None], window)
 
     def capacity(self, cache: CacheView, layer_idx: int, budget: int, window: int) -> int:

@@ -66,16 +66,16 @@ class CachePanel(Widget):
         if stats is None:
             return Content.assemble((self.note, muted))
         layers = stats.physical_tokens_per_layer
-        logical = max(1, stats.logical_tokens)
+        context = max(1, stats.context)
         per_layer = sum(layers) / len(layers) if layers else 0
         reduction = f"{1 / stats.ratio:.1f}x smaller" if stats.ratio > 0 else "empty"
         lines = [
-            Content.assemble(("logical  ", label), f"{stats.logical_tokens:,} tok"),
+            Content.assemble(("logical  ", label), f"{stats.logical_tokens:,} tok" + _in_context(stats)),
             Content.assemble(("physical ", label), f"{per_layer:,.0f} tok/layer ({len(layers)} layers)"),
             Content.assemble(("held     ", label), f"{mib(stats.bytes_held)} of {mib(stats.bytes_full)} full"),
             Content.assemble(("ratio    ", label), f"{stats.ratio:.2f} ({reduction})"),
         ]
-        shares = [n / logical for n in layers]
+        shares = [n / context for n in layers]  # what a percent budget is a percentage of
         if shares:
             low, high = min(shares), max(shares)
             spread = f"{low:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%}-{high:.0%}"
@@ -92,3 +92,8 @@ class CachePanel(Widget):
             older = f"+{len(kept) - fits} older" if len(kept) > fits else "kept"
             lines.append(Content.assemble((f"{older:<9}", label), percents.rstrip()))
         return Content("\n").join(lines)
+
+
+def _in_context(stats: Any) -> str:
+    """", 2,790 in context" when the history limit dropped screenshots (percent budgets count only those)."""
+    return f", {stats.context:,} in context" if stats.context != stats.logical_tokens else ""

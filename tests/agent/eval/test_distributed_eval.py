@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from guiagent.agent.eval.report import TIMING_COLUMNS
 from guiagent.agent.eval.sources import bundled_folder
 from tests.agent.eval.helpers import computed_units
 from tests.helpers.data import TESTS_DATA
@@ -65,7 +66,7 @@ def comparable(out: Path) -> dict:
     """Everything the run wrote except wall times: table, CSV columns and rows, JSON rows, per-step records."""
     data = json.loads((out / "results.json").read_text())
     rows = [
-        {**r, "mean_step_s": None, "summary": {k: v for k, v in r["summary"].items() if k != "timing"}}
+        {**r, **dict.fromkeys(TIMING_COLUMNS), "summary": {k: v for k, v in r["summary"].items() if k != "timing"}}
         for r in data["rows"]
     ]
     csv_lines = (out / "results.csv").read_text().splitlines()

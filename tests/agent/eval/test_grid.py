@@ -21,7 +21,7 @@ from guiagent.agent.eval.grid import (
     trajectory_keys,
 )
 from guiagent.agent.eval.replay import StepResult
-from guiagent.agent.eval.report import Cell
+from guiagent.agent.eval.report import TIMING_COLUMNS, Cell
 from guiagent.agent.eval.sources import load_source
 from guiagent.agent.run.runner import RunOptions, replay_deciders
 from guiagent.agent.trajectory.format import Trajectory
@@ -177,8 +177,8 @@ def test_merge_alone_and_its_errors_from_the_cli(tmp_path):
         save_unit(unit, [step(unit.trajectory, i, 1.0) for i in range(unit.steps)], tmp_path)
     result = CliRunner().invoke(app, ["eval", "--merge", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "results.csv").read_text().splitlines()[1].startswith("full,100%,1.0,5,")
-    assert "| full | 100% | 1.0 | 5 |" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "results.csv").read_text().splitlines()[1].startswith("full,100%,5,-,1.0,5,")
+    assert "| full | 100% | 5 | - | 1.0 | 5 |" in (tmp_path / "results.md").read_text()
     result = CliRunner().invoke(app, ["eval", "--merge", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "no grid.json" in str(result.exception)
     result = CliRunner().invoke(app, ["eval", "bundled", "--merge", str(tmp_path)])
@@ -207,7 +207,7 @@ def test_a_resumed_grid_computes_only_the_missing_units_and_merges_the_same_tabl
     assert [line["unit"] for line in computed_units(tmp_path, launch)] == [plan.units[1].name]
 
     def without_timing(rows: list[dict]) -> list[dict]:
-        return [{**r, "mean_step_s": None, "summary": {**r["summary"], "timing": None}} for r in rows]
+        return [{**r, **dict.fromkeys(TIMING_COLUMNS), "summary": {**r["summary"], "timing": None}} for r in rows]
 
     assert without_timing(first) == without_timing(second)
     third = run_grid(plan, trajectories, deciders, out=tmp_path)  # nothing to do: the model is not loaded
@@ -243,9 +243,9 @@ def test_ctrl_c_keeps_the_finished_units_and_says_how_to_resume(tmp_path):
 def test_launcher_checks_the_grid_source_and_model_before_starting_any_rank(tmp_path):
     base = ["eval", "bundled", "--out", str(tmp_path), "--launcher"]
     result = CliRunner().invoke(app, [*base, "torchrun", "--nproc-per-node", "2", "--model", "nonexistent"])
-    assert result.exit_code == 1 and "Unknown model spec" in str(result.exception)
+    assert result.exit_code == 1 and "Unknown model spec 'nonexistent'" in str(result.exception)  # while parsing
     assert "torchrun:" not in result.output and not (tmp_path / "grid.json").exists()
     result = CliRunner().invoke(app, [*base, "torchrun", "--model", "tiny", "--budgets", "150"])
     assert result.exit_code == 1 and "outside" in str(result.exception)
     result = CliRunner().invoke(app, [*base, "slurm", "--model", "tiny"])
-    assert result.exit_code == 1 and "Unknown launcher" in str(result.exception)
+    assert result.exit_code == 2 and "'slurm' is not one of" in " ".join(result.output.split())

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import editdistance
+
 
 @dataclass(frozen=True)
 class AgentNetScore:
@@ -53,17 +55,6 @@ def _prediction_tuple(action: Mapping[str, Any]) -> _Prediction:
     return kind, params.get(field) if field else None
 
 
-def _edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance over characters (what the ``editdistance`` package computes)."""
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
-
-
 def _in_rel_bbox(x: Any, y: Any, bbox: Any) -> bool:
     """Point inside a relative [x, y, w, h] box, edges included; a malformed box never matches."""
     try:
@@ -93,7 +84,7 @@ def _write_credit(predicted: str, expected: str) -> float:
     longest = max(len(predicted), len(expected))
     if longest == 0:
         return 1.0
-    similarity = 1.0 - _edit_distance(predicted, expected) / longest
+    similarity = 1.0 - editdistance.eval(predicted, expected) / longest  # the official evaluator's library
     return 1.0 if similarity >= _WRITE_THRESHOLD else similarity / _WRITE_THRESHOLD
 
 
