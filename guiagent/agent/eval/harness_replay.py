@@ -100,14 +100,7 @@ class HarnessDecider:
             parsed, errors = parse_answer(self.policy, raw, geometry), []
         except ParseError as error:
             parsed, errors = None, [str(error)]
-        return Decision(
-            raw=raw,
-            parsed=parsed,
-            errors=errors,
-            stats=self.session.stats,
-            timings=timings,
-            prompt_tokens=prompt_tokens,
-        )
+        return Decision(raw, parsed, errors, self.session.stats, timings, prompt_tokens)
 
     def score_step(self, step_index: int, raw: str, image_size: tuple[int, int]) -> tuple[Any, Any, float, dict]:
         """(predicted, expected, score, extra) by the harness's parser, conversion and metric."""
